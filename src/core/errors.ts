@@ -5,18 +5,66 @@
  */
 
 export const errorCatalogue = {
-  ONEX_CORE_001_INTERNAL_ERROR: { status: 500, retryable: false, summary: 'An unexpected failure inside the bridge' },
-  ONEX_CORE_007_INVALID_INPUT: { status: 400, retryable: false, summary: 'The request or its body is malformed or fails validation' },
-  ONEX_CORE_008_INVALID_CONFIG: { status: 500, retryable: false, summary: 'A configuration value is missing or invalid' },
-  ONEX_CORE_012_UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, summary: 'The request body has a content type the route does not accept' },
-  ONEX_CORE_013_PAYLOAD_TOO_LARGE: { status: 413, retryable: false, summary: 'The request body exceeds the configured limit' },
-  ONEX_CORE_015_METHOD_NOT_ALLOWED: { status: 405, retryable: false, summary: 'The route exists but not for this method' },
-  ONEX_CORE_021_PROTOCOL_VIOLATION: { status: 422, retryable: false, summary: 'Metadata does not comply with the O.N.E. v0.1 protocol' },
-  ONEX_CORE_029_NOT_FOUND: { status: 404, retryable: false, summary: 'The requested resource does not exist' },
-  ONEX_CORE_030_CONFLICT: { status: 409, retryable: false, summary: 'The change conflicts with existing state' },
-  ONEX_CORE_041_RATE_LIMITED: { status: 429, retryable: true, summary: 'Too much work is queued; retry later' },
-  ONEX_CORE_050_SERVICE_UNAVAILABLE: { status: 503, retryable: true, summary: 'A dependency is unavailable; retry later' },
-  ONEX_CORE_051_DATABASE_ERROR: { status: 500, retryable: false, summary: 'The database rejected the operation' },
+  ONEX_CORE_001_INTERNAL_ERROR: {
+    status: 500,
+    retryable: false,
+    summary: 'An unexpected failure inside the bridge',
+  },
+  ONEX_CORE_007_INVALID_INPUT: {
+    status: 400,
+    retryable: false,
+    summary: 'The request or its body is malformed or fails validation',
+  },
+  ONEX_CORE_008_INVALID_CONFIG: {
+    status: 500,
+    retryable: false,
+    summary: 'A configuration value is missing or invalid',
+  },
+  ONEX_CORE_012_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    retryable: false,
+    summary: 'The request body has a content type the route does not accept',
+  },
+  ONEX_CORE_013_PAYLOAD_TOO_LARGE: {
+    status: 413,
+    retryable: false,
+    summary: 'The request body exceeds the configured limit',
+  },
+  ONEX_CORE_015_METHOD_NOT_ALLOWED: {
+    status: 405,
+    retryable: false,
+    summary: 'The route exists but not for this method',
+  },
+  ONEX_CORE_021_PROTOCOL_VIOLATION: {
+    status: 422,
+    retryable: false,
+    summary: 'Metadata does not comply with the O.N.E. v0.1 protocol',
+  },
+  ONEX_CORE_029_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    summary: 'The requested resource does not exist',
+  },
+  ONEX_CORE_030_CONFLICT: {
+    status: 409,
+    retryable: false,
+    summary: 'The change conflicts with existing state',
+  },
+  ONEX_CORE_041_RATE_LIMITED: {
+    status: 429,
+    retryable: true,
+    summary: 'Too much work is queued; retry later',
+  },
+  ONEX_CORE_050_SERVICE_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    summary: 'A dependency is unavailable; retry later',
+  },
+  ONEX_CORE_051_DATABASE_ERROR: {
+    status: 500,
+    retryable: false,
+    summary: 'The database rejected the operation',
+  },
   ONEX_CORE_052_TIMEOUT: { status: 503, retryable: true, summary: 'An operation took longer than its limit' },
 } as const satisfies Record<string, { status: number; retryable: boolean; summary: string }>
 

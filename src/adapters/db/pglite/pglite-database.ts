@@ -1,0 +1,112 @@
+import { mkdirSync } from 'node:fs'
+import { PGlite, type Transaction } from '@electric-sql/pglite'
+import type { Database, DatabaseHealth, Queryable, QueryResult, Row } from '../../../ports/database.ts'
+import { withSavepoint } from '../savepoint.ts'
+import { toDomainError } from '../sql-errors.ts'
+
+export interface PgliteOptions {
+  /** Directory of the cluster; omitted = in memory (tests). */
+  dataDir?: string
+}
+
+/**
+ * The embedded default: PostgreSQL 17 compiled to WebAssembly, in this process.
+ *
+ * Durability, chosen on purpose: `relaxedDurability: false` makes every query wait until PGlite has
+ * handed its writes to the file system, and `synchronous_commit=on` makes COMMIT write the WAL before
+ * it returns. The data dir is a real directory (NODEFS), so an acknowledged commit is in the kernel's
+ * page cache when we answer: a `kill -9` of this process loses nothing (test/e2e/crash-durability).
+ * PGlite is one connection: it serialises queries, and `transaction` holds it exclusively.
+ */
+export async function openPgliteDatabase(options: PgliteOptions = {}): Promise<Database> {
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true })
+  const pg = await PGlite.create({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    relaxedDurability: false,
+    postgresqlconf: ['synchronous_commit = on', 'fsync = on'],
+  }).catch((err: unknown) => {
+    throw toDomainError(err)
+  })
+  return new PgliteDatabase(pg)
+}
+
+class PgliteDatabase implements Database {
+  readonly dialect = 'pglite'
+  #pg: PGlite
+  #closing: Promise<void> | undefined
+
+  constructor(pg: PGlite) {
+    this.#pg = pg
+  }
+
+  async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    try {
+      return toResult<R>(await this.#pg.query<R>(sql, params as unknown[] | undefined))
+    } catch (err) {
+      throw toDomainError(err)
+    }
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    try {
+      return await this.#pg.transaction((tx) => fn(new PgliteTransaction(tx)))
+    } catch (err) {
+      throw toDomainError(err)
+    }
+  }
+
+  async execScript(sql: string): Promise<void> {
+    try {
+      await this.#pg.exec(sql)
+    } catch (err) {
+      throw toDomainError(err)
+    }
+  }
+
+  async health(): Promise<DatabaseHealth> {
+    const started = performance.now()
+    try {
+      await this.#pg.query('SELECT 1')
+      return { ok: true, latencyMs: performance.now() - started }
+    } catch (err) {
+      return { ok: false, latencyMs: performance.now() - started, error: toDomainError(err).message }
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#pg.closed ? Promise.resolve() : this.#pg.close()
+    return this.#closing
+  }
+}
+
+/** A transaction, or a savepoint inside one when `transaction` is called again. */
+class PgliteTransaction implements Queryable {
+  #tx: Transaction
+  #depth: number
+
+  constructor(tx: Transaction, depth = 0) {
+    this.#tx = tx
+    this.#depth = depth
+  }
+
+  async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    try {
+      return toResult<R>(await this.#tx.query<R>(sql, params as unknown[] | undefined))
+    } catch (err) {
+      throw toDomainError(err)
+    }
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const depth = this.#depth + 1
+    return withSavepoint(
+      (sql) => this.query(sql),
+      depth,
+      () => fn(new PgliteTransaction(this.#tx, depth)),
+    )
+  }
+}
+
+function toResult<R extends Row>(res: { rows: R[]; affectedRows?: number }): QueryResult<R> {
+  return { rows: res.rows, rowCount: res.affectedRows || res.rows.length }
+}
