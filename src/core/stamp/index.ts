@@ -1,0 +1,21 @@
+/**
+ * Metadata stamps, the pure domain (DESIGN section 4): file types, the hash's normalisation, the three
+ * stamp forms, creating and validating stamps, and O.N.E. v0.1 checks. No I/O: bytes and strings in,
+ * bytes, strings and plain objects out; hashing is injected as a `HashFn`.
+ *
+ * The public surface, by layer. Internal helpers (line handling, stamp layout, magic bytes) stay private.
+ */
+export { type CommentDelimiters, type CommentStyle, commentDelimiters, commentStyles } from './comments.ts'
+
+// Vocabulary
+export {
+  DEFAULT_NAMESPACE,
+  type HashFn,
+  INTEGRITY_ALGORITHM,
+  isBlake3Hex,
+  isIsoDateTime,
+  isNamespace,
+  isUuid,
+  NAMESPACE_PATTERN,
+  PROTOCOL_VERSION,
+} from './fields.ts'
