@@ -19,3 +19,6 @@ export {
   NAMESPACE_PATTERN,
   PROTOCOL_VERSION,
 } from './fields.ts'
+
+// What the content is, and what its hash covers
+export { type DetectFileTypeInput, detectFileType, type FileKind, type FileType } from './file-types.ts'
