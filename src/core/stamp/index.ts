@@ -22,3 +22,14 @@ export {
 
 // What the content is, and what its hash covers
 export { type DetectFileTypeInput, detectFileType, type FileKind, type FileType } from './file-types.ts'
+
+// The three stamp forms
+export { formatLightweight, type LightweightStamp, parseLightweight } from './lightweight.ts'
+export type { StampDocument, StampRecord } from './record.ts'
+export {
+  formatRichBlock,
+  parseRichBlock,
+  RICH_END_MARKER,
+  RICH_START_MARKER,
+  type RichStamp,
+} from './rich.ts'
