@@ -25,6 +25,7 @@ export { type DetectFileTypeInput, detectFileType, type FileKind, type FileType 
 
 // The three stamp forms
 export { formatLightweight, type LightweightStamp, parseLightweight } from './lightweight.ts'
+export { hashableBytes, normalizeForHash, stripStamps } from './normalize.ts'
 export type { StampDocument, StampRecord } from './record.ts'
 export {
   formatRichBlock,
