@@ -34,3 +34,4 @@ export {
   RICH_START_MARKER,
   type RichStamp,
 } from './rich.ts'
+export { formatSidecar, parseSidecar, SIDECAR_SUFFIX, serializeSidecar, sidecarPath } from './sidecar.ts'
