@@ -4,7 +4,10 @@
  *   [BOM] [preamble lines] [lightweight stamp lines] body [blank line + rich block]...
  *
  * The preamble is what must stay first in its format: a shebang (`#!`), an XML or PHP opening (`<?`),
- * a CSS `@charset`, and Dockerfile parser directives (`# syntax=`, `# escape=`, `# check=`). Lightweight
+ * a CSS `@charset`, a front-matter block (`---` or `+++` to the same line, as in Markdown), a Python
+ * encoding declaration (PEP 263: line 1 or 2), and Dockerfile parser directives (`# syntax=`,
+ * `# escape=`, `# check=`). It is recognised the same way in every file type, which costs nothing
+ * (a comment one line lower) and keeps stripping independent of the type. Lightweight
  * stamps are the consecutive stamp lines right after it; rich blocks are well-formed blocks at the very
  * end (trailing whitespace aside). Text that merely looks like a stamp anywhere else is body: it is kept
  * and hashed like any other content.
@@ -40,6 +43,8 @@ export interface StampLayout {
 
 const BOM = '\uFEFF'
 const DOCKER_DIRECTIVE = /^#\s*(syntax|escape|check)\s*=/i
+const FRONT_MATTER = /^(---|\+\+\+)\s*$/
+const PEP_263 = /^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+/
 
 export function scanStamps(text: string): StampLayout {
   const bom = text.startsWith(BOM) ? BOM : ''
@@ -60,17 +65,19 @@ export function scanStamps(text: string): StampLayout {
 
   let body = lines.slice(bodyStart)
   const rich: FoundRich[] = []
+  // A block that ends the file without a newline was appended to content that had none.
+  let addedNewline = false
   for (;;) {
     const block = trailingBlock(body)
     if (block === null) break
+    if (rich.length === 0) addedNewline = block.end === body.length - 1 && body[block.end]!.eol === ''
     rich.unshift({ stamp: block.stamp, line: bodyStart + block.start + 1 })
-    const endsFile = block.end === body.length - 1
-    const addedNewline = endsFile && body[block.end]!.eol === ''
     const cut = block.start > 0 && isBlank(body[block.start - 1]!) ? block.start - 1 : block.start
     body = body.slice(0, cut)
-    // A block that ends the file without a newline was appended to a body that had none.
-    if (addedNewline && body.length > 0) body[body.length - 1]!.eol = ''
   }
+  const last =
+    body.length > 0 ? body[body.length - 1] : lightweight.length === 0 ? head[head.length - 1] : undefined
+  if (addedNewline && last !== undefined) last.eol = ''
 
   return { lightweight, rich, stripped: bom + joinLines(head) + joinLines(body) }
 }
@@ -106,8 +113,14 @@ export function appendRich(text: string, block: readonly string[]): string {
 }
 
 function preambleLength(lines: readonly Line[]): number {
+  const first = lines[0]?.text ?? ''
   let i = 0
-  if (lines.length > 0 && /^(#!|<\?|@charset\s)/.test(lines[0]!.text)) i = 1
+  if (/^(#!|<\?|@charset\s)/.test(first)) i = 1
+  else if (FRONT_MATTER.test(first)) {
+    const close = lines.findIndex((line, j) => j > 0 && line.text.trimEnd() === first.trimEnd())
+    if (close > 0) i = close + 1
+  }
+  if (i <= 1 && i < lines.length && PEP_263.test(lines[i]!.text)) i++
   while (i < lines.length && DOCKER_DIRECTIVE.test(lines[i]!.text)) i++
   return i
 }

@@ -44,6 +44,11 @@ describe('stripStamps', () => {
       stripStamps(`# syntax=docker/dockerfile:1\n${lw()}\nFROM x\n`),
       '# syntax=docker/dockerfile:1\nFROM x\n',
     )
+    assert.equal(
+      stripStamps(`#!/usr/bin/python\n# -*- coding: utf-8 -*-\n${lw()}\nx\n`),
+      '#!/usr/bin/python\n# -*- coding: utf-8 -*-\nx\n',
+    )
+    assert.equal(stripStamps(`---\ntitle: x\n---\n${lw('<!-- -->')}\n# Hi\n`), '---\ntitle: x\n---\n# Hi\n')
   })
 
   it('removes a trailing rich block with the blank line before it, in any comment syntax', () => {
