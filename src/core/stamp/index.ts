@@ -26,6 +26,14 @@ export { type DetectFileTypeInput, detectFileType, type FileKind, type FileType 
 // The three stamp forms
 export { formatLightweight, type LightweightStamp, parseLightweight } from './lightweight.ts'
 export { hashableBytes, normalizeForHash, stripStamps } from './normalize.ts'
+export {
+  assertProtocol,
+  LIFECYCLES,
+  type Lifecycle,
+  type ProtocolMetadata,
+  type ProtocolValidation,
+  validateProtocol,
+} from './protocol.ts'
 export type { StampDocument, StampRecord } from './record.ts'
 export {
   formatRichBlock,
