@@ -5,8 +5,8 @@
  *
  * The public surface, by layer. Internal helpers (line handling, stamp layout, magic bytes) stay private.
  */
-export { type CommentDelimiters, type CommentStyle, commentDelimiters, commentStyles } from './comments.ts'
 
+export { type CommentDelimiters, type CommentStyle, commentDelimiters, commentStyles } from './comments.ts'
 // Vocabulary
 export {
   DEFAULT_NAMESPACE,
@@ -19,10 +19,8 @@ export {
   NAMESPACE_PATTERN,
   PROTOCOL_VERSION,
 } from './fields.ts'
-
 // What the content is, and what its hash covers
 export { type DetectFileTypeInput, detectFileType, type FileKind, type FileType } from './file-types.ts'
-
 // The three stamp forms
 export { formatLightweight, type LightweightStamp, parseLightweight } from './lightweight.ts'
 export { hashableBytes, normalizeForHash, stripStamps } from './normalize.ts'
@@ -43,3 +41,11 @@ export {
   type RichStamp,
 } from './rich.ts'
 export { formatSidecar, parseSidecar, SIDECAR_SUFFIX, serializeSidecar, sidecarPath } from './sidecar.ts'
+// Operations
+export { type CreateStampInput, createStamp, type StampResult, type StampType } from './stamp.ts'
+export {
+  type FoundStamp,
+  type StampValidation,
+  type ValidateStampsInput,
+  validateStamps,
+} from './validate.ts'
