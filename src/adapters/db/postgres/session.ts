@@ -13,6 +13,7 @@ export class Session {
   #client: pg.PoolClient
   #broken: Error | undefined
   #released = false
+  #mustRollback = false
   // While checked out, pg-pool listens no more: a connection dying between two queries (inside a
   // transaction, while the caller's code runs) emits 'error' here, and unhandled it would crash us.
   #onError = (err: Error): void => {
@@ -41,7 +42,14 @@ export class Session {
 
   /** Several statements without parameters, simple protocol. */
   async script(sql: string): Promise<void> {
-    await this.#run({ text: sql })
+    try {
+      await this.#run({ text: sql })
+    } catch (err) {
+      // The script may have opened a transaction before failing. pg reports the error before the
+      // server's ReadyForQuery tells the transaction status, so do not wait to read it: roll back.
+      this.#mustRollback = true
+      throw err
+    }
   }
 
   /** Ends the transaction; a failure marks the connection broken rather than throwing. */
@@ -56,7 +64,7 @@ export class Session {
 
   async release(): Promise<void> {
     if (this.#released) return
-    if (!this.#broken && this.#client.getTransactionStatus() !== 'I') await this.rollback()
+    if (this.#mustRollback || this.#client.getTransactionStatus() !== 'I') await this.rollback()
     this.#released = true
     this.#client.off('error', this.#onError)
     this.#client.release(this.#broken ?? false)
