@@ -6,9 +6,9 @@
 #   scripts/infra/postgres.sh status   exit 0 when running, 3 when not
 #   scripts/infra/postgres.sh stop     stops the server and removes everything `start` made
 #
-# Cluster in .infra/postgres/ (data, socket, log), 127.0.0.1:${OMNINODE_PG_PORT:-55432}, trust auth,
-# database omninode_test. Never uses a PostgreSQL already running on the machine. Debian's binaries are
-# installed with apt-get when missing. As root, the server runs as the `postgres` user (initdb refuses
+# Cluster in .infra/postgres/ (data, socket, log), trust auth, database omninode_test, on 127.0.0.1 port
+# $OMNINODE_PG_PORT, else 55432 or the next free one. Never uses a PostgreSQL already running on the
+# machine. Debian's binaries are installed with apt-get when missing. As root, the server runs as the `postgres` user (initdb refuses
 # root); otherwise as the current user. Progress goes to stderr; stdout carries only the URL.
 set -euo pipefail
 
@@ -28,6 +28,23 @@ die() {
 
 port() {
   if [[ -s "$port_file" ]]; then cat "$port_file"; else echo "${OMNINODE_PG_PORT:-55432}"; fi
+}
+
+# OMNINODE_PG_PORT when set; else the first of 55432..55451 that nothing listens on (another checkout's
+# cluster, say), so that several worktrees can run their suites at the same time.
+choose_port() {
+  if [[ -n "${OMNINODE_PG_PORT:-}" ]]; then
+    echo "$OMNINODE_PG_PORT"
+    return
+  fi
+  local p
+  for p in $(seq 55432 55451); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  die "no free port in 55432..55451: set OMNINODE_PG_PORT"
 }
 
 url() { echo "postgres://postgres@127.0.0.1:$(port)/$database"; }
@@ -80,11 +97,8 @@ start() {
   fi
   mkdir -p "$data" "$sock"
   # the port chosen at the first start sticks until stop, whatever OMNINODE_PG_PORT says later
-  if [[ ! -s "$port_file" ]]; then
-    local p
-    p="$(port)"
-    echo "$p" >"$port_file"
-  fi
+  [[ -s "$port_file" ]] || choose_port >"$port_file"
+
   ensure_owner
   chmod 700 "$data"
   if [[ ! -f "$data/PG_VERSION" ]]; then
