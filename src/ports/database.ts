@@ -30,12 +30,24 @@ export interface DatabaseHealth {
   error?: string
 }
 
+export interface PoolStats {
+  /** Connections open now. */
+  total: number
+  idle: number
+  /** Callers waiting for a connection. */
+  waiting: number
+  /** The pool's maximum size. */
+  size: number
+}
+
 export interface Database extends Queryable {
   readonly dialect: 'pglite' | 'postgres'
   /** A script of several statements without parameters (migrations). */
   execScript(sql: string): Promise<void>
   /** A cheap round trip (`SELECT 1`) with its latency; never throws. */
   health(): Promise<DatabaseHealth>
+  /** Connection pool usage, where the adapter has a pool (PGlite has one connection and omits it). */
+  stats?(): PoolStats
   /** Waits for running work, then releases every connection. Idempotent. */
   close(): Promise<void>
 }

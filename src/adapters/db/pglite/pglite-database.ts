@@ -59,6 +59,9 @@ class PgliteDatabase implements Database {
     try {
       await this.#pg.exec(sql)
     } catch (err) {
+      // A script that failed after its own BEGIN leaves the session in an aborted transaction, which
+      // would refuse every later query: end it.
+      if (!this.#pg.closed && this.#pg.isInTransaction()) await this.#pg.query('ROLLBACK').catch(() => {})
       throw toDomainError(err)
     }
   }

@@ -1,0 +1,85 @@
+import type pg from 'pg'
+import { DatabaseError } from '../../../core/errors.ts'
+import type { QueryResult, Row } from '../../../ports/database.ts'
+import { isServerError, toDomainError } from '../sql-errors.ts'
+
+/**
+ * One client checked out of the pool for one call or one transaction. It remembers whether the
+ * connection broke, so that `release` destroys the client rather than handing a dead or confused
+ * connection to the next caller, and it rolls back a transaction left open (a script that failed
+ * after its own BEGIN) before the client goes back to the pool.
+ */
+export class Session {
+  #client: pg.PoolClient
+  #broken: Error | undefined
+  #released = false
+  #mustRollback = false
+  // While checked out, pg-pool listens no more: a connection dying between two queries (inside a
+  // transaction, while the caller's code runs) emits 'error' here, and unhandled it would crash us.
+  #onError = (err: Error): void => {
+    this.#broken ??= err
+  }
+
+  constructor(client: pg.PoolClient) {
+    this.#client = client
+    client.on('error', this.#onError)
+  }
+
+  /** One statement, extended protocol (like PGlite: several statements in one string are refused). */
+  async query<R extends Row = Row>(
+    sql: string,
+    params?: readonly unknown[],
+    timeoutMs?: number,
+  ): Promise<QueryResult<R>> {
+    const res = await this.#run<R>({
+      text: sql,
+      values: params as unknown[] | undefined,
+      queryMode: 'extended',
+      ...(timeoutMs ? { query_timeout: timeoutMs } : {}),
+    })
+    return { rows: res.rows, rowCount: res.rowCount ?? res.rows.length }
+  }
+
+  /** Several statements without parameters, simple protocol. */
+  async script(sql: string): Promise<void> {
+    try {
+      await this.#run({ text: sql })
+    } catch (err) {
+      // The script may have opened a transaction before failing. pg reports the error before the
+      // server's ReadyForQuery tells the transaction status, so do not wait to read it: roll back.
+      this.#mustRollback = true
+      throw err
+    }
+  }
+
+  /** Ends the transaction; a failure marks the connection broken rather than throwing. */
+  async rollback(): Promise<void> {
+    if (this.#broken) return
+    try {
+      await this.#client.query('ROLLBACK')
+    } catch (err) {
+      this.#broken = err instanceof Error ? err : new Error(String(err))
+    }
+  }
+
+  async release(): Promise<void> {
+    if (this.#released) return
+    if (this.#mustRollback || this.#client.getTransactionStatus() !== 'I') await this.rollback()
+    this.#released = true
+    this.#client.off('error', this.#onError)
+    this.#client.release(this.#broken ?? false)
+  }
+
+  async #run<R extends Row>(config: pg.QueryConfig & { queryMode?: 'extended' }): Promise<pg.QueryResult<R>> {
+    if (this.#released) {
+      throw new DatabaseError('the transaction is already finished: its queries must complete inside it')
+    }
+    if (this.#broken) throw toDomainError(this.#broken)
+    try {
+      return await this.#client.query<R>(config)
+    } catch (err) {
+      if (!isServerError(err)) this.#broken ??= err instanceof Error ? err : new Error(String(err))
+      throw toDomainError(err)
+    }
+  }
+}
