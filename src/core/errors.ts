@@ -108,8 +108,11 @@ export class OnexError extends Error {
 }
 
 export class InvalidInputError extends OnexError {
+  /** Every problem found, each naming its field. */
+  readonly issues: readonly FieldIssue[]
   constructor(message: string, issues: FieldIssue[] = [], options: Omit<OnexErrorOptions, 'details'> = {}) {
     super('ONEX_CORE_007_INVALID_INPUT', message, { ...options, details: { issues } })
+    this.issues = issues
   }
 }
 
@@ -162,4 +165,18 @@ export class DatabaseError extends OnexError {
 
 export function isOnexError(value: unknown): value is OnexError {
   return value instanceof OnexError
+}
+
+/**
+ * What a client may see of an error: its code always; its message and details unless it is an
+ * unexpected server-side failure, whose internals stay in the log (the catalogue summary is sent).
+ */
+export function publicErrorBody(err: OnexError): {
+  code: ErrorCode
+  message: string
+  details?: Record<string, unknown>
+} {
+  if (err.status >= 500 && !err.retryable)
+    return { code: err.code, message: errorCatalogue[err.code].summary }
+  return { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }
 }
