@@ -1,11 +1,13 @@
 import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { PGlite, type Transaction } from '@electric-sql/pglite'
 import type { Database, DatabaseHealth, Queryable, QueryResult, Row } from '../../../ports/database.ts'
 import { withSavepoint } from '../savepoint.ts'
 import { toDomainError } from '../sql-errors.ts'
+import { lockDataDir } from './data-dir-lock.ts'
 
 export interface PgliteOptions {
-  /** Directory of the cluster; omitted = in memory (tests). */
+  /** Directory of the data (the cluster goes in `pgdata/` inside it); omitted = in memory (tests). */
   dataDir?: string
 }
 
@@ -19,15 +21,22 @@ export interface PgliteOptions {
  * PGlite is one connection: it serialises queries, and `transaction` holds it exclusively.
  */
 export async function openPgliteDatabase(options: PgliteOptions = {}): Promise<Database> {
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true })
-  const pg = await PGlite.create({
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    relaxedDurability: false,
-    postgresqlconf: ['synchronous_commit = on', 'fsync = on'],
-  }).catch((err: unknown) => {
+  let unlock = () => {}
+  if (options.dataDir) {
+    mkdirSync(options.dataDir, { recursive: true })
+    unlock = lockDataDir(options.dataDir)
+  }
+  try {
+    const pg = await PGlite.create({
+      ...(options.dataDir ? { dataDir: join(options.dataDir, 'pgdata') } : {}),
+      relaxedDurability: false,
+      postgresqlconf: ['synchronous_commit = on', 'fsync = on'],
+    })
+    return new PgliteDatabase(pg, unlock)
+  } catch (err) {
+    unlock()
     throw toDomainError(err)
-  })
-  return new PgliteDatabase(pg)
+  }
 }
 
 class PgliteDatabase implements Database {
@@ -35,8 +44,11 @@ class PgliteDatabase implements Database {
   #pg: PGlite
   #closing: Promise<void> | undefined
 
-  constructor(pg: PGlite) {
+  #unlock: () => void
+
+  constructor(pg: PGlite, unlock: () => void) {
     this.#pg = pg
+    this.#unlock = unlock
   }
 
   async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
@@ -77,7 +89,10 @@ class PgliteDatabase implements Database {
   }
 
   close(): Promise<void> {
-    this.#closing ??= this.#pg.closed ? Promise.resolve() : this.#pg.close()
+    this.#closing ??= (async () => {
+      if (!this.#pg.closed) await this.#pg.close()
+      this.#unlock()
+    })()
     return this.#closing
   }
 }
