@@ -1,0 +1,124 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import { migrate } from '../adapters/db/migrate.ts'
+import { type Blake3, loadBlake3 } from '../core/hashing/blake3.ts'
+import { type Clock, systemClock } from '../ports/clock.ts'
+import type { Database } from '../ports/database.ts'
+import type { BridgeConfig } from './config/load.ts'
+import { openDatabase, protectDatabase } from './database.ts'
+import type { HostedNode } from './hosted-node.ts'
+import { correlationIdOf } from './http/correlation.ts'
+import { installErrorHandling } from './http/error-handler.ts'
+import { healthRoutes } from './http/health-routes.ts'
+import { typeboxValidatorCompiler } from './http/validator-compiler.ts'
+import type { Logger } from './logger.ts'
+import { BridgeMetrics } from './metrics.ts'
+import { createNodes } from './nodes.ts'
+import { bridgeVersion } from './version.ts'
+
+export interface Bridge {
+  app: FastifyInstance
+  db: Database
+  blake3: Blake3
+  metrics: BridgeMetrics
+  /** Stops accepting, drains in-flight requests, stops the nodes, closes the database. Idempotent. */
+  close(): Promise<void>
+}
+
+export interface BridgeOverrides {
+  /** An already open database (tests use in-memory PGlite); the bridge then closes it too. */
+  db?: Database
+  clock?: Clock
+}
+
+/** The composition root: the one place where adapters meet nodes. */
+export async function createBridge(
+  config: BridgeConfig,
+  logger: Logger,
+  overrides: BridgeOverrides = {},
+): Promise<Bridge> {
+  const metrics = new BridgeMetrics()
+  const db = protectDatabase(overrides.db ?? (await openDatabase(config, { logger, metrics })), {
+    logger,
+    metrics,
+  })
+  try {
+    const report = await migrate(db)
+    if (report.steps.length) logger.info({ from: report.from, to: report.to }, 'database migrated')
+    const blake3 = await loadBlake3(config.hashBackend)
+    metrics.watchPool(db)
+    const nodes = createNodes(config, { db, blake3, clock: overrides.clock ?? systemClock, logger })
+    for (const node of nodes) await node.start?.()
+
+    const app = await buildHttp(config, logger, { db, metrics, blake3, nodes })
+    let closing: Promise<void> | undefined
+    const close = () => {
+      closing ??= (async () => {
+        await app.close()
+        for (const node of [...nodes].reverse()) await node.stop?.()
+        metrics.close()
+        await db.close()
+      })()
+      return closing
+    }
+    return { app, db, blake3, metrics, close }
+  } catch (err) {
+    await db.close().catch(() => {})
+    metrics.close()
+    throw err
+  }
+}
+
+async function buildHttp(
+  config: BridgeConfig,
+  logger: Logger,
+  deps: { db: Database; metrics: BridgeMetrics; blake3: Blake3; nodes: HostedNode[] },
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Requests are counted and timed by the metrics hook; one log line each would cost more than it tells.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestIdHeader: false,
+    genReqId: correlationIdOf,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  app.setValidatorCompiler(typeboxValidatorCompiler)
+
+  installErrorHandling(app)
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-correlation-id', request.id)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    deps.metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) })
+    deps.metrics.httpDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000)
+  })
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'OmniNode Bridge',
+        version: bridgeVersion,
+        description:
+          'BLAKE3 metadata stamping, validation and storage. Every response is a unified response.',
+      },
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  await app.register(healthRoutes, {
+    db: deps.db,
+    metrics: deps.metrics,
+    version: bridgeVersion,
+    nodes: deps.nodes.map((n) => n.name),
+    hashBackend: deps.blake3.backend,
+    startedAt: Date.now(),
+  })
+  for (const node of deps.nodes) await app.register(node.routes)
+  await app.ready()
+  return app
+}

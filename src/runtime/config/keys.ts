@@ -1,0 +1,150 @@
+import Type, { type TLiteral, type TSchema } from 'typebox'
+
+/** The nodes this build can host. */
+export const nodeNames = ['stamping'] as const
+export type NodeName = (typeof nodeNames)[number]
+
+export interface ConfigKey {
+  /** Environment variable. */
+  env: string
+  /** Key in the YAML config file. */
+  yaml: string
+  /** `omninode serve` flag, where there is one. */
+  flag?: string
+  schema: TSchema
+  default?: unknown
+  /** Split a comma-separated environment value into a list. */
+  list?: boolean
+  description: string
+}
+
+/**
+ * Every configuration key, once. Config parsing, `omninode serve --help` and the README's
+ * configuration table (checked by test/unit/runtime/config-docs.test.ts) all come from this table.
+ */
+export const configKeys = {
+  env: {
+    env: 'OMNINODE_ENV',
+    yaml: 'env',
+    schema: Type.Union([Type.Literal('development'), Type.Literal('staging'), Type.Literal('production')]),
+    default: 'development',
+    description: 'Deployment environment; selects `config/<env>.yaml` and the topic prefix',
+  },
+  host: {
+    env: 'OMNINODE_HOST',
+    yaml: 'host',
+    flag: '--host',
+    schema: Type.String({ minLength: 1 }),
+    default: '127.0.0.1',
+    description: 'Address the HTTP server binds to',
+  },
+  port: {
+    env: 'OMNINODE_PORT',
+    yaml: 'port',
+    flag: '--port',
+    schema: Type.Integer({ minimum: 0, maximum: 65535 }),
+    default: 8053,
+    description: 'HTTP port (0 picks a free one)',
+  },
+  dataDir: {
+    env: 'OMNINODE_DATA_DIR',
+    yaml: 'data_dir',
+    flag: '--data-dir',
+    schema: Type.String({ minLength: 1 }),
+    default: '.omninode',
+    description: 'Directory of the embedded database (PGlite) when no `DATABASE_URL` is set',
+  },
+  nodes: {
+    env: 'OMNINODE_NODES',
+    yaml: 'nodes',
+    flag: '--nodes',
+    schema: Type.Array(Type.Union(nodeNames.map((n) => Type.Literal(n)) as [TLiteral<NodeName>]), {
+      minItems: 1,
+      uniqueItems: true,
+    }),
+    default: [...nodeNames],
+    list: true,
+    description: `Nodes this process hosts, comma-separated (${nodeNames.join(', ')})`,
+  },
+  databaseUrl: {
+    env: 'DATABASE_URL',
+    yaml: 'database_url',
+    schema: Type.String({ pattern: '^postgres(ql)?://' }),
+    description: 'PostgreSQL URL; when set, replaces the embedded database',
+  },
+  dbPoolSize: {
+    env: 'OMNINODE_DB_POOL_SIZE',
+    yaml: 'db_pool_size',
+    schema: Type.Integer({ minimum: 1, maximum: 50 }),
+    default: 10,
+    description: 'PostgreSQL connections at most (1 to 50)',
+  },
+  dbStatementTimeoutMs: {
+    env: 'OMNINODE_DB_STATEMENT_TIMEOUT_MS',
+    yaml: 'db_statement_timeout_ms',
+    schema: Type.Integer({ minimum: 100, maximum: 600000 }),
+    default: 5000,
+    description: 'PostgreSQL `statement_timeout`; a slower statement fails with 503',
+  },
+  dbConnectionTimeoutMs: {
+    env: 'OMNINODE_DB_CONNECTION_TIMEOUT_MS',
+    yaml: 'db_connection_timeout_ms',
+    schema: Type.Integer({ minimum: 100, maximum: 60000 }),
+    default: 2000,
+    description: 'Longest wait to connect to PostgreSQL, or for a free pooled connection',
+  },
+  dbApplicationName: {
+    env: 'OMNINODE_DB_APPLICATION_NAME',
+    yaml: 'db_application_name',
+    schema: Type.String({ minLength: 1, maxLength: 63 }),
+    default: 'omninode-bridge',
+    description: 'PostgreSQL `application_name` (shown in pg_stat_activity)',
+  },
+  logLevel: {
+    env: 'OMNINODE_LOG_LEVEL',
+    yaml: 'log_level',
+    flag: '--log-level',
+    schema: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    ),
+    default: 'info',
+    description: 'pino log level',
+  },
+  bodyLimitBytes: {
+    env: 'OMNINODE_BODY_LIMIT_BYTES',
+    yaml: 'body_limit_bytes',
+    schema: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
+    default: 16 * 1024 * 1024,
+    description: 'Largest accepted request body; larger ones get 413',
+  },
+  hashBackend: {
+    env: 'OMNINODE_HASH_BACKEND',
+    yaml: 'hash_backend',
+    schema: Type.Union([Type.Literal('auto'), Type.Literal('native'), Type.Literal('wasm')]),
+    default: 'auto',
+    description: 'BLAKE3 implementation: native (SIMD), wasm, or auto (native, else wasm)',
+  },
+  batchConcurrency: {
+    env: 'OMNINODE_BATCH_CONCURRENCY',
+    yaml: 'batch_concurrency',
+    schema: Type.Integer({ minimum: 1, maximum: 256 }),
+    default: 8,
+    description: 'Items of one `POST /batch` processed at once',
+  },
+  batchMaxItems: {
+    env: 'OMNINODE_BATCH_MAX_ITEMS',
+    yaml: 'batch_max_items',
+    schema: Type.Integer({ minimum: 1, maximum: 100000 }),
+    default: 1000,
+    description: 'Most items accepted in one `POST /batch`',
+  },
+  shutdownTimeoutMs: {
+    env: 'OMNINODE_SHUTDOWN_TIMEOUT_MS',
+    yaml: 'shutdown_timeout_ms',
+    schema: Type.Integer({ minimum: 0 }),
+    default: 10000,
+    description: 'How long a graceful shutdown waits for in-flight requests',
+  },
+} as const satisfies Record<string, ConfigKey>
+
+export type ConfigKeyName = keyof typeof configKeys

@@ -1,0 +1,101 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import {
+  type ErrorCode,
+  errorCatalogue,
+  isOnexError,
+  type OnexError,
+  publicErrorBody,
+} from '../../core/errors.ts'
+import { issuesOf } from '../../core/schema.ts'
+
+/**
+ * The one place where errors become HTTP (STYLE 6). Domain errors carry their code; fastify's own
+ * errors (bad JSON, body too large, unsupported media type, schema validation) are translated here;
+ * anything else is a 500 whose message and stack stay in the log, never in the response.
+ */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | OnexError, request, reply) => {
+    const { code, message, details, retryAfter } = describe(error)
+    const status = errorCatalogue[code].status
+    if (status >= 500) request.log.error({ err: error, code }, 'request failed')
+    else request.log.debug({ code, message }, 'request rejected')
+    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
+    return sendError(request, reply, status, code, message, details)
+  })
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      request,
+      reply,
+      404,
+      'ONEX_CORE_029_NOT_FOUND',
+      `no route ${request.method} ${request.url.split('?')[0]}`,
+    ),
+  )
+}
+
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+) {
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send({
+      status: 'error',
+      error: details ? { code, message, details } : { code, message },
+      metadata: { correlation_id: request.id, duration_ms: reply.elapsedTime },
+    })
+}
+
+interface Described {
+  code: ErrorCode
+  message: string
+  details?: Record<string, unknown>
+  retryAfter?: number
+}
+
+const fastifyCodes: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'ONEX_CORE_013_PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'ONEX_CORE_012_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'ONEX_CORE_007_INVALID_INPUT',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'ONEX_CORE_007_INVALID_INPUT',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'ONEX_CORE_007_INVALID_INPUT',
+  FST_ERR_BAD_URL: 'ONEX_CORE_007_INVALID_INPUT',
+}
+
+function describe(error: FastifyError | OnexError): Described {
+  if (isOnexError(error)) {
+    return {
+      ...publicErrorBody(error),
+      ...(error.retryAfterSeconds !== undefined ? { retryAfter: error.retryAfterSeconds } : {}),
+    }
+  }
+  const fe = error as FastifyError
+  if (fe.validation) {
+    const where = fe.validationContext ?? 'request'
+    const issues = issuesOf(fe.validation as never).map((i) => ({
+      field: i.field || where,
+      message: i.message,
+    }))
+    const first = issues[0]
+    return {
+      code: 'ONEX_CORE_007_INVALID_INPUT',
+      message: `invalid ${where}${first ? `: ${first.field} ${first.message}` : ''}`,
+      details: { location: where, issues },
+    }
+  }
+  const mapped = fe.code ? fastifyCodes[fe.code] : undefined
+  if (mapped) return { code: mapped, message: fe.message }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return { code: 'ONEX_CORE_007_INVALID_INPUT', message: fe.message }
+  }
+  return {
+    code: 'ONEX_CORE_001_INTERNAL_ERROR',
+    message: errorCatalogue.ONEX_CORE_001_INTERNAL_ERROR.summary,
+  }
+}

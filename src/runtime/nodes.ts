@@ -1,0 +1,31 @@
+import type { Blake3 } from '../core/hashing/blake3.ts'
+import { createStampingNode } from '../nodes/stamping/node.ts'
+import type { Clock } from '../ports/clock.ts'
+import type { Database } from '../ports/database.ts'
+import type { NodeName } from './config/keys.ts'
+import type { BridgeConfig } from './config/load.ts'
+import type { HostedNode } from './hosted-node.ts'
+import type { Logger } from './logger.ts'
+
+export interface NodeDeps {
+  db: Database
+  blake3: Blake3
+  clock: Clock
+  logger: Logger
+}
+
+/** How each node is built from the config and the shared adapters; a new node adds its line here. */
+const nodeFactories: Record<NodeName, (config: BridgeConfig, deps: NodeDeps) => HostedNode> = {
+  stamping: (config, deps) =>
+    createStampingNode({
+      ...deps,
+      logger: deps.logger.child({ node: 'stamping' }),
+      batchConcurrency: config.batchConcurrency,
+      batchMaxItems: config.batchMaxItems,
+    }),
+}
+
+/** The nodes named by `config.nodes`, wired to the shared adapters. */
+export function createNodes(config: BridgeConfig, deps: NodeDeps): HostedNode[] {
+  return config.nodes.map((name) => nodeFactories[name](config, deps))
+}
