@@ -1,0 +1,116 @@
+import diagnostics from 'node:diagnostics_channel'
+import { channels, type HashObservation } from '../../core/diagnostics.ts'
+import type { Database } from '../../ports/database.ts'
+
+export interface HashMetricsRecorderOptions {
+  /** Flush when this many rows wait. @default 500 */
+  batchSize?: number
+  /** Flush at least this often. @default 1000 */
+  flushIntervalMs?: number
+  /** Rows kept while the database is away; older ones are dropped first. @default 10000 */
+  maxBuffered?: number
+  /** Daily partitions created ahead of today. @default 7 */
+  partitionsAhead?: number
+  onError?: (err: unknown) => void
+}
+
+const dayMs = 24 * 60 * 60 * 1000
+
+/**
+ * Writes hash timings to the partitioned `hash_metrics` table off the request path: it listens on the
+ * `omninode:hash` channel, buffers (bounded: these are measurements, not acknowledged data), and
+ * inserts in batches. It also keeps daily partitions created ahead (at start and once a day).
+ */
+export class HashMetricsRecorder {
+  #db: Database
+  #buffer: Array<[string, string, string, number, number]> = []
+  #opts: Required<Omit<HashMetricsRecorderOptions, 'onError'>>
+  #onError: (err: unknown) => void
+  #timers: NodeJS.Timeout[] = []
+  #flushing: Promise<void> | undefined
+  #listener = (message: unknown) => this.#record(message as HashObservation)
+  dropped = 0
+
+  constructor(db: Database, options: HashMetricsRecorderOptions = {}) {
+    this.#db = db
+    this.#opts = {
+      batchSize: options.batchSize ?? 500,
+      flushIntervalMs: options.flushIntervalMs ?? 1000,
+      maxBuffered: options.maxBuffered ?? 10_000,
+      partitionsAhead: options.partitionsAhead ?? 7,
+    }
+    this.#onError = options.onError ?? (() => {})
+  }
+
+  async start(): Promise<void> {
+    await this.ensurePartitions()
+    diagnostics.subscribe(channels.hash.name, this.#listener)
+    this.#timers.push(
+      setInterval(() => void this.flush(), this.#opts.flushIntervalMs).unref(),
+      setInterval(() => void this.ensurePartitions().catch(this.#onError), dayMs / 4).unref(),
+    )
+  }
+
+  /** Creates the partitions of yesterday (late rows), today and the days ahead; returns how many were new. */
+  async ensurePartitions(now = new Date()): Promise<number> {
+    const yesterday = new Date(now.getTime() - dayMs).toISOString().slice(0, 10)
+    const { rows } = await this.#db.query<{ created: number }>(
+      'SELECT onex_ensure_hash_metrics_partitions($1::date, $2) AS created',
+      [yesterday, this.#opts.partitionsAhead + 2],
+    )
+    return rows[0]?.created ?? 0
+  }
+
+  /** Writes what is buffered; concurrent calls share one write. */
+  flush(): Promise<void> {
+    this.#flushing ??= this.#write().finally(() => {
+      this.#flushing = undefined
+    })
+    return this.#flushing
+  }
+
+  async stop(): Promise<void> {
+    diagnostics.unsubscribe(channels.hash.name, this.#listener)
+    for (const t of this.#timers) clearInterval(t)
+    this.#timers = []
+    await this.flush()
+    if (this.#buffer.length) await this.flush()
+  }
+
+  #record(m: HashObservation): void {
+    if (this.#buffer.length >= this.#opts.maxBuffered) {
+      this.#buffer.shift()
+      this.dropped++
+    }
+    this.#buffer.push([new Date().toISOString(), m.operation, m.backend, m.bytes, m.durationMs])
+    if (this.#buffer.length >= this.#opts.batchSize) void this.flush()
+  }
+
+  async #write(): Promise<void> {
+    while (this.#buffer.length) {
+      const rows = this.#buffer.splice(0, this.#opts.batchSize)
+      const params: unknown[] = []
+      const values = rows.map((row, i) => {
+        params.push(...row)
+        const p = i * 5
+        return `($${p + 1}::timestamptz, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5})`
+      })
+      try {
+        await this.#db.query(
+          `INSERT INTO hash_metrics (recorded_at, operation, backend, input_bytes, duration_ms) VALUES ${values.join(', ')}`,
+          params,
+        )
+      } catch (err) {
+        this.#onError(err)
+        // Put the rows back for the next flush, still within the bound (the oldest go first).
+        this.#buffer.unshift(...rows)
+        const excess = this.#buffer.length - this.#opts.maxBuffered
+        if (excess > 0) {
+          this.#buffer.splice(0, excess)
+          this.dropped += excess
+        }
+        return
+      }
+    }
+  }
+}

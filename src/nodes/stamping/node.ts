@@ -1,0 +1,43 @@
+import type { FastifyPluginAsync } from 'fastify'
+import type { Blake3 } from '../../core/hashing/blake3.ts'
+import type { Clock } from '../../ports/clock.ts'
+import type { Database } from '../../ports/database.ts'
+import type { NodeLogger } from '../../ports/logger.ts'
+import { HashMetricsRecorder } from './hash-metrics-recorder.ts'
+import { stampingRoutes } from './routes.ts'
+import { StampingService } from './service.ts'
+import { StampStore } from './store.ts'
+
+export const defaultNamespace = 'omninode.services.metadata'
+
+export interface StampingNodeDeps {
+  db: Database
+  blake3: Blake3
+  clock: Clock
+  logger: NodeLogger
+  batchConcurrency: number
+  batchMaxItems: number
+}
+
+/** The MetadataStampingService node: its service, its HTTP face, and its background work. */
+export function createStampingNode(deps: StampingNodeDeps) {
+  const service = new StampingService({
+    store: new StampStore(deps.db),
+    blake3: deps.blake3,
+    clock: deps.clock,
+    options: { batchConcurrency: deps.batchConcurrency },
+  })
+  const recorder = new HashMetricsRecorder(deps.db, {
+    onError: (err) => deps.logger.warn({ err }, 'hash metrics not written; will retry'),
+  })
+  const routes: FastifyPluginAsync = async (app) => {
+    await app.register(stampingRoutes, { service, defaultNamespace, batchMaxItems: deps.batchMaxItems })
+  }
+  return {
+    name: 'stamping',
+    service,
+    routes,
+    start: () => recorder.start(),
+    stop: () => recorder.stop(),
+  }
+}

@@ -1,0 +1,197 @@
+import { InvalidInputError } from '../../core/errors.ts'
+import type { Database, Queryable } from '../../ports/database.ts'
+
+/** A row of metadata_stamps as the API shows it. */
+export interface StoredStamp {
+  id: string
+  file_hash: string
+  namespace: string
+  file_path: string | null
+  file_size: number
+  content_type: string
+  stamp_type: 'lightweight' | 'rich' | 'sidecar'
+  stamp_data: Record<string, unknown>
+  intelligence_data: Record<string, unknown>
+  protocol_version: string
+  metadata_version: string
+  op_id: string
+  created_at: string
+  updated_at: string
+}
+
+export interface NewStamp {
+  file_hash: string
+  namespace: string
+  file_path: string | null
+  file_size: number
+  content_type: string
+  stamp_type: StoredStamp['stamp_type']
+  stamp_data: Record<string, unknown>
+  intelligence_data: Record<string, unknown> | null
+  protocol_version: string
+  op_id: string
+}
+
+export interface StampPage {
+  items: StoredStamp[]
+  next_cursor: string | null
+}
+
+const columns = `id, file_hash, namespace, file_path, file_size, content_type, stamp_type, stamp_data,
+  intelligence_data, protocol_version, metadata_version, op_id, created_at, updated_at,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_text`
+
+/** The stamping node's SQL; nothing else touches metadata_stamps. */
+export class StampStore {
+  #db: Database
+
+  constructor(db: Database) {
+    this.#db = db
+  }
+
+  /**
+   * Inserts the stamp, or refreshes the existing record of the same (file_hash, namespace): the stamp
+   * type, document and path follow the latest stamping, while the identity (uid, timestamp) of the
+   * first stamping is kept, so that re-stamping the same content is idempotent.
+   */
+  async upsert(
+    stamp: NewStamp,
+    db: Queryable = this.#db,
+  ): Promise<{ record: StoredStamp; created: boolean }> {
+    const { rows } = await db.query<RawRecord & { created: boolean }>(
+      `INSERT INTO metadata_stamps (file_hash, namespace, file_path, file_size, content_type, stamp_type,
+         stamp_data, intelligence_data, protocol_version, op_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8::jsonb, '{}'::jsonb), $9, $10)
+       ON CONFLICT (file_hash, namespace) DO UPDATE SET
+         file_path = COALESCE(EXCLUDED.file_path, metadata_stamps.file_path),
+         content_type = EXCLUDED.content_type,
+         stamp_type = EXCLUDED.stamp_type,
+         stamp_data = EXCLUDED.stamp_data || jsonb_build_object(
+           'uid', metadata_stamps.stamp_data -> 'uid', 'timestamp', metadata_stamps.stamp_data -> 'timestamp'),
+         intelligence_data = COALESCE($8::jsonb, metadata_stamps.intelligence_data),
+         updated_at = now()
+       RETURNING ${columns}, (xmax = 0) AS created`,
+      [
+        stamp.file_hash,
+        stamp.namespace,
+        stamp.file_path,
+        stamp.file_size,
+        stamp.content_type,
+        stamp.stamp_type,
+        JSON.stringify(stamp.stamp_data),
+        stamp.intelligence_data === null ? null : JSON.stringify(stamp.intelligence_data),
+        stamp.protocol_version,
+        stamp.op_id,
+      ],
+    )
+    const row = rows[0]!
+    return { record: toRecord(row), created: row.created }
+  }
+
+  async find(fileHash: string, namespace: string): Promise<StoredStamp | undefined> {
+    const { rows } = await this.#db.query<RawRecord>(
+      `SELECT ${columns} FROM metadata_stamps WHERE file_hash = $1 AND namespace = $2`,
+      [fileHash, namespace],
+    )
+    return rows[0] ? toRecord(rows[0]) : undefined
+  }
+
+  /** Every record of one content hash, across namespaces (oldest first). */
+  async findByHash(fileHash: string): Promise<StoredStamp[]> {
+    const { rows } = await this.#db.query<RawRecord>(
+      `SELECT ${columns} FROM metadata_stamps WHERE file_hash = $1 ORDER BY created_at, id`,
+      [fileHash],
+    )
+    return rows.map(toRecord)
+  }
+
+  /** Keyset pagination by (created_at, id): stable under concurrent inserts, no OFFSET scans. */
+  async page(namespace: string, limit: number, cursor: string | undefined): Promise<StampPage> {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor)
+    const { rows } = after
+      ? await this.#db.query<RawRecord>(
+          `SELECT ${columns} FROM metadata_stamps
+           WHERE namespace = $1 AND (created_at, id) > ($2::timestamptz, $3::uuid)
+           ORDER BY created_at, id LIMIT $4`,
+          [namespace, after.createdAt, after.id, limit + 1],
+        )
+      : await this.#db.query<RawRecord>(
+          `SELECT ${columns} FROM metadata_stamps WHERE namespace = $1 ORDER BY created_at, id LIMIT $2`,
+          [namespace, limit + 1],
+        )
+    const items = rows.slice(0, limit).map(toRecord)
+    const last = rows.length > limit ? rows[limit - 1] : undefined
+    return { items, next_cursor: last ? encodeCursor(last) : null }
+  }
+}
+
+interface RawRecord {
+  id: string
+  file_hash: string
+  namespace: string
+  file_path: string | null
+  file_size: number | string | bigint
+  content_type: string
+  stamp_type: StoredStamp['stamp_type']
+  stamp_data: Record<string, unknown>
+  intelligence_data: Record<string, unknown>
+  protocol_version: string
+  metadata_version: string
+  op_id: string
+  created_at: Date | string
+  created_at_text: string
+  updated_at: Date | string
+  [key: string]: unknown
+}
+
+function toRecord(row: RawRecord): StoredStamp {
+  return {
+    id: row.id,
+    file_hash: row.file_hash,
+    namespace: row.namespace,
+    file_path: row.file_path,
+    file_size: Number(row.file_size),
+    content_type: row.content_type,
+    stamp_type: row.stamp_type,
+    stamp_data: row.stamp_data,
+    intelligence_data: row.intelligence_data,
+    protocol_version: row.protocol_version,
+    metadata_version: row.metadata_version,
+    op_id: row.op_id,
+    created_at: isoString(row.created_at),
+    updated_at: isoString(row.updated_at),
+  }
+}
+
+function isoString(value: Date | string): string {
+  return value instanceof Date ? value.toISOString() : new Date(value).toISOString()
+}
+
+/**
+ * The cursor carries the created_at with microseconds (a JS Date keeps only milliseconds, which would
+ * skip or repeat rows created within the same millisecond), so it is read as text from the row.
+ */
+function encodeCursor(row: RawRecord): string {
+  return Buffer.from(JSON.stringify([row.created_at_text, row.id])).toString('base64url')
+}
+
+function decodeCursor(cursor: string): { createdAt: string; id: string } {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      typeof parsed[0] === 'string' &&
+      typeof parsed[1] === 'string'
+    ) {
+      if (!Number.isNaN(Date.parse(parsed[0])) && /^[0-9a-f-]{36}$/.test(parsed[1])) {
+        return { createdAt: parsed[0], id: parsed[1] }
+      }
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new InvalidInputError('cursor is not one this server issued', [
+    { field: 'cursor', message: 'must be the next_cursor of a previous page' },
+  ])
+}
