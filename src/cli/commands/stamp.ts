@@ -12,7 +12,7 @@ export function registerStampCommand(program: Command): void {
     .command('stamp')
     .description(
       'stamp files with their BLAKE3 (dry run: shows what would change; --write applies). ' +
-        'Binary files, JSON and CSV get a sidecar <file>.onex-meta.json and are never modified.',
+        'Binary files, JSON and CSV get a sidecar .<name>.onex-meta.json and are never modified.',
     )
     .argument('<paths...>', 'files, or directories (their files; with --recursive, all below)')
     .option('--write', 'write the stamps (default: dry run)', false)
