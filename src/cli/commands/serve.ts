@@ -5,7 +5,9 @@ import { createLogger } from '../../runtime/logger.ts'
 import { runServer, stopOnSignals } from '../../runtime/server.ts'
 
 /** Config keys that `serve` takes as flags; commander's camelCase of the flag is the key's name. */
-const flagKeys = (Object.entries(configKeys) as Array<[ConfigKeyName, ConfigKey]>).filter(([, key]) => key.flag)
+const flagKeys = (Object.entries(configKeys) as Array<[ConfigKeyName, ConfigKey]>).filter(
+  ([, key]) => key.flag,
+)
 
 export function registerServeCommand(program: Command): void {
   const serve = program
