@@ -180,7 +180,7 @@ test('stamping over HTTP', async (t) => {
     assert.equal(valid.body.data.current_hash, pythonHash)
     assert.equal(valid.body.data.stamps.length, 1)
     const tampered = await post('/validate', {
-      content: stampedPython.replace('42', '43'),
+      content: stampedPython.replace('return 42', 'return 43'),
       file_path: 'tools/answer.py',
     })
     assert.equal(tampered.body.data.valid, false)
