@@ -15,14 +15,14 @@ import {
   UnavailableError,
 } from '../../src/core/errors.ts'
 import type { Queryable } from '../../src/ports/database.ts'
-import { catalogue } from './catalogue.ts'
+import { catalogue } from '../helpers/catalogue.ts'
 import {
   type Backend,
-  noPostgresReason,
   pgliteBackend,
   postgresBackend,
+  skipReason,
   testDatabaseUrl,
-} from './database-backends.ts'
+} from '../helpers/database-backends.ts'
 
 /**
  * The Database port's contract: every adapter passes these cases. PGlite always runs; PostgreSQL runs
@@ -32,12 +32,8 @@ test('pglite', async (t) => {
   await contract(t, pgliteBackend)
 })
 
-test('postgres', async (t) => {
-  if (!testDatabaseUrl) {
-    t.skip(noPostgresReason)
-    return
-  }
-  await contract(t, await postgresBackend(t, testDatabaseUrl))
+test('postgres', { skip: skipReason('postgres') }, async (t) => {
+  await contract(t, await postgresBackend(t, testDatabaseUrl!))
 })
 
 const hash = (n: number) => n.toString(16).padStart(64, '0')
