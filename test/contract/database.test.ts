@@ -36,6 +36,21 @@ test('postgres', { skip: skipReason('postgres') }, async (t) => {
   await contract(t, await postgresBackend(t, testDatabaseUrl!))
 })
 
+test('PGlite and PostgreSQL get the same schema from the migrations', {
+  skip: skipReason('postgres'),
+}, async (t) => {
+  // one after the other: PGlite's start-up holds this thread long enough to time out a pg connection
+  const schemaOf = async (backend: Backend) => {
+    const db = await backend.fresh(t)
+    await migrate(db)
+    return catalogue(db)
+  }
+  const onPglite = await schemaOf(pgliteBackend)
+  const onPostgres = await schemaOf(await postgresBackend(t, testDatabaseUrl!))
+  assert.ok(onPglite.length > 0)
+  assert.deepEqual(onPostgres, onPglite)
+})
+
 const hash = (n: number) => n.toString(16).padStart(64, '0')
 
 function insertStamp(q: Queryable, n: number, stampData: unknown, namespace = 'omninode.contract') {
