@@ -4,16 +4,19 @@
 #   scripts/infra/postgres.sh start    initdb (first time) + start; prints the URL on stdout. Idempotent.
 #   scripts/infra/postgres.sh url      prints the URL
 #   scripts/infra/postgres.sh status   exit 0 when running, 3 when not
+#   scripts/infra/postgres.sh halt     stops the server (fast shutdown) but keeps the cluster: `start`
+#                                      brings it back on the same port with its data (outage tests)
 #   scripts/infra/postgres.sh stop     stops the server and removes everything `start` made
 #
-# Cluster in .infra/postgres/ (data, socket, log), trust auth, database omninode_test, on 127.0.0.1 port
-# $OMNINODE_PG_PORT, else 55432 or the next free one. Never uses a PostgreSQL already running on the
+# Cluster in $OMNINODE_PG_DIR, default .infra/postgres/ (data, socket, log), trust auth, database
+# omninode_test, on 127.0.0.1 port $OMNINODE_PG_PORT, else 55432 or the next free one. A second
+# cluster (a test that stops its server) sets both to its own directory and port. Never uses a PostgreSQL already running on the
 # machine. Debian's binaries are installed with apt-get when missing. As root, the server runs as the `postgres` user (initdb refuses
 # root); otherwise as the current user. Progress goes to stderr; stdout carries only the URL.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-base="$root/.infra/postgres"
+base="${OMNINODE_PG_DIR:-$root/.infra/postgres}"
 data="$base/data"
 sock="$base/socket"
 log="$base/postgres.log"
@@ -76,8 +79,8 @@ as_owner() {
 ensure_owner() {
   [[ $(id -u) -eq 0 ]] || return 0
   id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
-  runuser -u postgres -- test -x "$root" ||
-    die "user postgres cannot reach $root (make its parent directories world-searchable)"
+  runuser -u postgres -- test -x "$(dirname "$base")" ||
+    die "user postgres cannot reach $(dirname "$base") (make it and its parents world-searchable)"
   chown -R postgres: "$base"
 }
 
@@ -119,13 +122,23 @@ start() {
   url
 }
 
+halt() {
+  if running; then
+    say "halting (the cluster stays; start resumes it)"
+    as_owner "$(bin_dir)/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null
+  fi
+}
+
+# Removes only what start made, so that OMNINODE_PG_DIR may name a directory that holds other things.
 stop() {
   [[ -d "$base" ]] || return 0
   if running; then
     say "stopping"
     as_owner "$(bin_dir)/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null
   fi
-  rm -rf "$base"
+  rm -rf "$data" "$sock"
+  rm -f "$log" "$port_file" "$base/initdb.log"
+  rmdir "$base" 2>/dev/null || true
   rmdir "$root/.infra" 2>/dev/null || true
 }
 
@@ -140,8 +153,9 @@ status() {
 
 case "${1:-}" in
 start) start ;;
+halt) halt ;;
 stop) stop ;;
 url) url ;;
 status) status ;;
-*) die "usage: $0 start|stop|url|status" ;;
+*) die "usage: $0 start|halt|stop|url|status" ;;
 esac

@@ -7,7 +7,7 @@ import { type Blake3, loadBlake3 } from '../core/hashing/blake3.ts'
 import { type Clock, systemClock } from '../ports/clock.ts'
 import type { Database } from '../ports/database.ts'
 import type { BridgeConfig } from './config/load.ts'
-import { openDatabase, protectDatabase } from './database.ts'
+import { checkDatabase, openDatabase, protectDatabase } from './database.ts'
 import type { HostedNode } from './hosted-node.ts'
 import { correlationIdOf } from './http/correlation.ts'
 import { installErrorHandling } from './http/error-handler.ts'
@@ -33,7 +33,11 @@ export interface BridgeOverrides {
   clock?: Clock
 }
 
-/** The composition root: the one place where adapters meet nodes. */
+/**
+ * The composition root: the one place where adapters meet nodes. It fails fast when the database does
+ * not answer at start (an UnavailableError naming DATABASE_URL): migrations must run before any node
+ * starts. Once running, the bridge rides out outages on its own (503 + Retry-After, readiness 503).
+ */
 export async function createBridge(
   config: BridgeConfig,
   logger: Logger,
@@ -45,6 +49,7 @@ export async function createBridge(
     metrics,
   })
   try {
+    await checkDatabase(db, config)
     const report = await migrate(db)
     if (report.steps.length) logger.info({ from: report.from, to: report.to }, 'database migrated')
     const blake3 = await loadBlake3(config.hashBackend)

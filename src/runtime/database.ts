@@ -3,7 +3,9 @@ import { type CircuitStateName, guardDatabase } from '../adapters/db/guarded-dat
 import { instrumentDatabase } from '../adapters/db/instrumented-database.ts'
 import { openPgliteDatabase } from '../adapters/db/pglite/pglite-database.ts'
 import { openPostgresDatabase } from '../adapters/db/postgres/postgres-database.ts'
+import { UnavailableError } from '../core/errors.ts'
 import type { Database } from '../ports/database.ts'
+import { configKeys } from './config/keys.ts'
 import type { BridgeConfig } from './config/load.ts'
 import type { Logger } from './logger.ts'
 import type { BridgeMetrics } from './metrics.ts'
@@ -56,4 +58,41 @@ export function protectDatabase(
       else logger.info({ circuit: state }, `database circuit ${state}`)
     },
   })
+}
+
+/**
+ * Start-up check: the configured database answers one query, else an UnavailableError whose message
+ * names the setting (DATABASE_URL with its password hidden, or the data dir) and the driver's reason,
+ * for the operator who reads it on stderr. Requests never see this message.
+ */
+export async function checkDatabase(db: Database, config: DatabaseConfig): Promise<void> {
+  try {
+    await db.query('SELECT 1')
+  } catch (err) {
+    const where = config.databaseUrl
+      ? `the PostgreSQL of ${configKeys.databaseUrl.env}=${redactUrl(config.databaseUrl)}`
+      : `the embedded database in ${resolve(config.dataDir)}`
+    throw new UnavailableError(`cannot use ${where}: ${reasonOf(err)}`, { cause: err })
+  }
+}
+
+/** The URL without its password. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return '(not a URL)'
+  }
+}
+
+/** The domain message, then what the driver said (`connect ECONNREFUSED ...`, `database "x" does not exist`). */
+function reasonOf(err: unknown): string {
+  if (!(err instanceof Error)) return String(err)
+  const cause = err.cause
+  if (!(cause instanceof Error)) return err.message
+  const code = (cause as { code?: unknown }).code
+  const said = cause.message || (typeof code === 'string' ? code : '')
+  return said && said !== err.message ? `${err.message} (${said})` : err.message
 }

@@ -4,15 +4,48 @@ import { openPgliteDatabase } from '../../src/adapters/db/pglite/pglite-database
 import type { Database } from '../../src/ports/database.ts'
 import { type Bridge, createBridge } from '../../src/runtime/app.ts'
 import { type BridgeConfig, loadConfig } from '../../src/runtime/config/load.ts'
+import {
+  createScratchDatabase,
+  type Dialect,
+  noPostgresReason,
+  testDatabaseUrl,
+} from './database-backends.ts'
 
-/** A whole bridge on an in-memory PGlite (or the given database), closed when the test ends. */
-export async function startTestBridge(
-  t: TestContext,
-  options: { config?: Partial<BridgeConfig>; db?: Database } = {},
-): Promise<Bridge> {
-  const config = { ...loadConfig({ env: {} }), port: 0, ...options.config }
-  const db = options.db ?? (await openPgliteDatabase())
-  const bridge = await createBridge(config, pino({ level: 'silent' }), { db })
-  t.after(() => bridge.close())
+export interface TestBridgeOptions {
+  config?: Partial<BridgeConfig>
+  /**
+   * `pglite`: an in-memory PGlite. `postgres`: a database of its own on the server of
+   * OMNINODE_TEST_DATABASE_URL, opened from `databaseUrl` as in production, dropped when the test ends.
+   * @default 'pglite'
+   */
+  backend?: Dialect
+  /** An already open database instead (the bridge closes it). */
+  db?: Database
+}
+
+/** A whole bridge on the chosen backend, closed (and its database dropped) when the test ends. */
+export async function startTestBridge(t: TestContext, options: TestBridgeOptions = {}): Promise<Bridge> {
+  const config: BridgeConfig = { ...loadConfig({ env: {} }), port: 0, ...options.config }
+  const logger = pino({ level: 'silent' })
+  if (options.db || options.backend !== 'postgres') {
+    const db = options.db ?? (await openPgliteDatabase())
+    const bridge = await createBridge(config, logger, { db })
+    t.after(() => bridge.close())
+    return bridge
+  }
+
+  if (!testDatabaseUrl) throw new Error(noPostgresReason)
+  const scratch = await createScratchDatabase(testDatabaseUrl)
+  let bridge: Bridge
+  try {
+    bridge = await createBridge({ ...config, databaseUrl: scratch.url }, logger)
+  } catch (err) {
+    await scratch.drop()
+    throw err
+  }
+  t.after(async () => {
+    await bridge.close()
+    await scratch.drop()
+  })
   return bridge
 }

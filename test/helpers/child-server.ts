@@ -50,3 +50,36 @@ export async function startChildServer(
   })
   return { child, url, logs, exited }
 }
+
+export interface CommandResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  /** Wall time from spawn to exit. */
+  ms: number
+}
+
+/** Runs `omninode <args>` to completion (killed after `timeoutMs`), with `env` over the test's own. */
+export async function runOmninode(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<CommandResult> {
+  const started = performance.now()
+  const child = spawn(omninodeBin, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: timeoutMs,
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString()
+  })
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
+  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null]
+  return { code, signal, stdout, stderr, ms: performance.now() - started }
+}

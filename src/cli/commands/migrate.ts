@@ -3,7 +3,7 @@ import Type from 'typebox'
 import { migrate, migrationVersions } from '../../adapters/db/migrate.ts'
 import { compileParser } from '../../core/schema.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
-import { openDatabase } from '../../runtime/database.ts'
+import { checkDatabase, openDatabase } from '../../runtime/database.ts'
 
 const parseDown = compileParser(Type.Integer({ minimum: 0 }), '--down')
 
@@ -22,6 +22,7 @@ export function registerMigrateCommand(program: Command): void {
       })
       const db = await openDatabase(config)
       try {
+        await checkDatabase(db, config)
         const report = await migrate(db, down === undefined ? { to: 'max' } : { down })
         for (const step of report.steps) {
           process.stdout.write(

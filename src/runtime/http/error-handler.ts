@@ -17,8 +17,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | OnexError, request, reply) => {
     const { code, message, details, retryAfter } = describe(error)
     const status = errorCatalogue[code].status
-    if (status >= 500) request.log.error({ err: error, code }, 'request failed')
-    else request.log.debug({ code, message }, 'request rejected')
+    logFailure(request, error, code, status, message)
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
     return sendError(request, reply, status, code, message, details)
   })
@@ -32,6 +31,31 @@ export function installErrorHandling(app: FastifyInstance): void {
       `no route ${request.method} ${request.url.split('?')[0]}`,
     ),
   )
+}
+
+/**
+ * 4xx: the client's problem, debug. A 5xx we did not expect: error, with the stack. A retryable 5xx
+ * (503: a dependency is away) is expected for as long as the outage lasts, and the circuit breaker logs
+ * when it opens and closes: one warning line without a stack, and only debug for the calls the open
+ * circuit turned away, so that an outage under load does not flood the log with stack traces.
+ */
+function logFailure(
+  request: FastifyRequest,
+  error: FastifyError | OnexError,
+  code: ErrorCode,
+  status: number,
+  message: string,
+): void {
+  if (status < 500) {
+    request.log.debug({ code, message }, 'request rejected')
+  } else if (!isOnexError(error) || !error.retryable) {
+    request.log.error({ err: error, code }, 'request failed')
+  } else if (error.details?.['circuit'] === 'open') {
+    request.log.debug({ code, message }, 'request turned away: circuit open')
+  } else {
+    const reason = error.cause instanceof Error ? error.cause.message : undefined
+    request.log.warn({ code, reason }, `request failed, retryable: ${message}`)
+  }
 }
 
 export function sendError(
