@@ -180,3 +180,15 @@ export function publicErrorBody(err: OnexError): {
     return { code: err.code, message: errorCatalogue[err.code].summary }
   return { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }
 }
+
+/**
+ * How loudly a failure with this HTTP status is logged. 4xx: the caller's problem, debug. A 5xx nobody
+ * expected: error, with its stack. A retryable 5xx (a dependency is away) is expected for as long as
+ * the outage lasts and the circuit breaker logs its opening and closing: warn, without a stack, and only
+ * debug for calls the open circuit turned away, so that an outage under load does not flood the log.
+ */
+export function failureLogLevel(error: unknown, status: number): 'debug' | 'warn' | 'error' {
+  if (status < 500) return 'debug'
+  if (!isOnexError(error) || !error.retryable) return 'error'
+  return error.details?.['circuit'] === 'open' ? 'debug' : 'warn'
+}

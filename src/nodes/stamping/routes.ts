@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Static } from 'typebox'
-import { InvalidInputError, publicErrorBody } from '../../core/errors.ts'
+import { failureLogLevel, InvalidInputError, publicErrorBody } from '../../core/errors.ts'
 import { ok, successSchema } from '../../core/response.ts'
 import { compileParser } from '../../core/schema.ts'
 import { contentOf } from './content.ts'
@@ -142,7 +142,13 @@ export const stampingRoutes: FastifyPluginAsyncTypebox<StampingRoutesOptions> = 
         const outcome = outcomes[next++]!
         if (outcome.status === 'success')
           return { index, status: 'success', data: toStampData(outcome.data, p.encoding) }
-        if (outcome.error.status >= 500) request.log.error({ err: outcome.error, index }, 'batch item failed')
+        const level = failureLogLevel(outcome.error, outcome.error.status)
+        if (level === 'error') request.log.error({ err: outcome.error, index }, 'batch item failed')
+        else
+          request.log[level](
+            { code: outcome.error.code, index },
+            `batch item failed: ${outcome.error.message}`,
+          )
         return { index, status: 'error', error: publicErrorBody(outcome.error) }
       })
       const succeeded = results.filter((r) => r.status === 'success').length

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import {
   type ErrorCode,
   errorCatalogue,
+  failureLogLevel,
   isOnexError,
   type OnexError,
   publicErrorBody,
@@ -33,12 +34,6 @@ export function installErrorHandling(app: FastifyInstance): void {
   )
 }
 
-/**
- * 4xx: the client's problem, debug. A 5xx we did not expect: error, with the stack. A retryable 5xx
- * (503: a dependency is away) is expected for as long as the outage lasts, and the circuit breaker logs
- * when it opens and closes: one warning line without a stack, and only debug for the calls the open
- * circuit turned away, so that an outage under load does not flood the log with stack traces.
- */
 function logFailure(
   request: FastifyRequest,
   error: FastifyError | OnexError,
@@ -46,13 +41,10 @@ function logFailure(
   status: number,
   message: string,
 ): void {
-  if (status < 500) {
-    request.log.debug({ code, message }, 'request rejected')
-  } else if (!isOnexError(error) || !error.retryable) {
-    request.log.error({ err: error, code }, 'request failed')
-  } else if (error.details?.['circuit'] === 'open') {
-    request.log.debug({ code, message }, 'request turned away: circuit open')
-  } else {
+  const level = failureLogLevel(error, status)
+  if (level === 'error') request.log.error({ err: error, code }, 'request failed')
+  else if (level === 'debug') request.log.debug({ code, message }, 'request not served')
+  else {
     const reason = error.cause instanceof Error ? error.cause.message : undefined
     request.log.warn({ code, reason }, `request failed, retryable: ${message}`)
   }
