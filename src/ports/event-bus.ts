@@ -1,0 +1,84 @@
+import type { OnexEnvelopeV1 } from '../core/events/envelope.ts'
+
+/**
+ * The event bus every node talks through (DESIGN section 4). Adapters: in-process (the embedded
+ * default) and Apache Kafka; both pass test/contract/event-bus.test.ts.
+ *
+ * Semantics, whatever the adapter:
+ * - publish resolves once the bus has the events durably (Kafka: acks=all); events with the same key
+ *   (envelopeKey) keep their order.
+ * - delivery is at least once, per consumer group: each group sees every event; within a group each
+ *   partition is handled by one subscriber at a time, in order.
+ * - a handler that throws is retried with backoff up to `maxAttempts`; then the event goes to the
+ *   topic's dead-letter topic (`<topic>.dlq`) with the reason, and the partition moves on. An offset
+ *   is committed only after its handler succeeded or the event was dead-lettered.
+ * - a message that is not a valid envelope is dead-lettered at once with the reason; it never stops
+ *   a consumer.
+ */
+export interface EventBus {
+  readonly kind: 'in-process' | 'kafka'
+  /** Creates the catalogue's topics (with their partitions and retention) where the bus needs that. */
+  ensureTopics(topics: readonly TopicSettings[]): Promise<void>
+  publish(topic: string, envelope: OnexEnvelopeV1): Promise<void>
+  /** All or nothing per call is not promised; each event is published at least once when this resolves. */
+  publishBatch(messages: readonly OutgoingMessage[]): Promise<void>
+  subscribe(options: SubscribeOptions): Promise<Subscription>
+  health(): Promise<BusHealth>
+  /** Stops every subscription (finishing handlers in flight) and closes connections. */
+  close(): Promise<void>
+}
+
+export interface TopicSettings {
+  topic: string
+  partitions: number
+  retentionMs: number
+}
+
+export interface OutgoingMessage {
+  topic: string
+  envelope: OnexEnvelopeV1
+}
+
+export interface DeliveredEvent {
+  topic: string
+  partition: number
+  offset: bigint
+  key: string
+  envelope: OnexEnvelopeV1
+  /** 1 on first delivery. */
+  attempt: number
+}
+
+export interface SubscribeOptions {
+  groupId: string
+  topics: readonly string[]
+  handler: (event: DeliveredEvent) => Promise<void>
+  /** Attempts before dead-lettering. @default 5 */
+  maxAttempts?: number
+  /** First retry delay; doubles each attempt. @default 100 */
+  retryBackoffMs?: number
+  /** Where a new group starts. @default 'earliest' */
+  fromBeginning?: boolean
+}
+
+export interface Subscription {
+  /** Stops consuming after handlers in flight finish; their offsets are committed. */
+  stop(): Promise<void>
+}
+
+export interface BusHealth {
+  ok: boolean
+  latencyMs: number
+  error?: string
+}
+
+/** What a dead-letter message carries (DESIGN section 4), as the payload of a DEAD_LETTER envelope. */
+export interface DeadLetter {
+  original_topic: string
+  original_key: string | null
+  /** The original message as text (it may not have been a valid envelope). */
+  original_data: string
+  failure_reason: string
+  failure_timestamp: string
+  retry_attempts: number
+}
