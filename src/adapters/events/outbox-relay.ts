@@ -1,0 +1,174 @@
+import { ExponentialBackoff, type IBackoff } from 'cockatiel'
+import type { OnexEnvelopeV1 } from '../../core/events/envelope.ts'
+import type { Database, Queryable } from '../../ports/database.ts'
+import type { EventBus, OutgoingMessage } from '../../ports/event-bus.ts'
+
+export interface OutboxRelayOptions {
+  /** Rows published per bus call. @default 500 */
+  batchSize?: number
+  /** Looks for rows (left by a previous process, or written by another one) at least this often. @default 1000 */
+  pollIntervalMs?: number
+  /** First wait after a failed publish; grows exponentially (with jitter). @default 100 */
+  initialBackoffMs?: number
+  /** @default 30000 */
+  maxBackoffMs?: number
+  /** PostgreSQL: another relay holds the outbox; look again after this. @default 250 */
+  lockRetryMs?: number
+  /** A pass failed (bus or database); the same rows are retried after `retryInMs`. */
+  onError?: (err: unknown, state: { failures: number; retryInMs: number }) => void
+  /** The pass after `failures` failed ones succeeded. */
+  onRecovered?: (failures: number) => void
+  /** These messages were published and marked sent. */
+  onPublished?: (messages: readonly OutgoingMessage[]) => void
+}
+
+export type RelayPass = { published: number } | 'locked'
+
+/** Any constant: the key of the advisory lock that makes one relay at a time work on PostgreSQL. */
+const relayLockKey = 0x6f6e7862 // 'onxb'
+
+const selectUnsent = `SELECT id, topic, envelope FROM event_outbox
+  WHERE sent_at IS NULL ORDER BY id LIMIT $1`
+
+/**
+ * Marks the rows sent and logs them as published, in one statement: a row is in event_logs exactly
+ * when it was marked sent. duration_ms is the row's time in the outbox (written to acknowledged).
+ */
+const markSentAndLog = `WITH sent AS (
+    UPDATE event_outbox SET sent_at = clock_timestamp()
+    WHERE id = ANY($1::bigint[]) AND sent_at IS NULL
+    RETURNING id, topic, envelope, created_at, sent_at
+  )
+  INSERT INTO event_logs (event_id, event_type, topic, direction, correlation_id, causation_id, session_id,
+    source_node_id, status, duration_ms, event_timestamp, payload, recorded_at)
+  SELECT (envelope ->> 'event_id')::uuid, envelope ->> 'event_type', topic, 'published',
+    (envelope ->> 'correlation_id')::uuid, (envelope ->> 'causation_id')::uuid,
+    COALESCE(envelope #>> '{metadata,session_id}', envelope #>> '{payload,session_id}'),
+    envelope ->> 'source_node_id', 'ok',
+    GREATEST(0, extract(epoch FROM sent_at - created_at) * 1000),
+    (envelope ->> 'event_timestamp')::timestamptz, COALESCE(envelope -> 'payload', '{}'::jsonb), sent_at
+  FROM sent ORDER BY id`
+
+/**
+ * The outbox relay: publishes `event_outbox` rows on the bus in id order and marks them sent.
+ *
+ * - Order: a pass takes the oldest unsent rows, publishes them with one `publishBatch`, then marks
+ *   them; a failed pass marks nothing, so the next pass (after a backoff) publishes the same rows
+ *   again, first. Nothing is skipped or reordered; a retried batch may publish a row twice (the bus
+ *   is at least once anyway, and consumers deduplicate by event_id).
+ * - Latency: `wake()` (the outbox's notify, after a local commit) starts a pass at once; a poll
+ *   every `pollIntervalMs` finds rows written by other processes or left by a previous one.
+ * - Several relays (processes) on one PostgreSQL: each pass holds a transaction-scoped advisory
+ *   lock, so one relay works at a time and the order holds across processes. (SELECT … FOR UPDATE
+ *   SKIP LOCKED alone would let a second relay publish rows 501–1000 while the first still works on
+ *   1–500.) PGlite has one process, hence one relay: its pass holds no transaction across the
+ *   publish, which would block every other query of the single connection meanwhile.
+ */
+export class OutboxRelay {
+  #db: Database
+  #bus: EventBus
+  #opts: Required<Pick<OutboxRelayOptions, 'batchSize' | 'pollIntervalMs' | 'lockRetryMs'>>
+  #on: Pick<OutboxRelayOptions, 'onError' | 'onRecovered' | 'onPublished'>
+  #backoff: ExponentialBackoff<unknown>
+  #running: Promise<void> | undefined
+  #stopped = true
+  #woken = false
+  #interrupt: (() => void) | undefined
+
+  constructor(db: Database, bus: EventBus, options: OutboxRelayOptions = {}) {
+    this.#db = db
+    this.#bus = bus
+    this.#opts = {
+      batchSize: options.batchSize ?? 500,
+      pollIntervalMs: options.pollIntervalMs ?? 1000,
+      lockRetryMs: options.lockRetryMs ?? 250,
+    }
+    this.#on = options
+    this.#backoff = new ExponentialBackoff({
+      initialDelay: options.initialBackoffMs ?? 100,
+      maxDelay: options.maxBackoffMs ?? 30_000,
+    })
+  }
+
+  start(): void {
+    if (!this.#stopped) return
+    this.#stopped = false
+    this.#running = this.#run()
+  }
+
+  /** A pass now (or right after the one running); a backoff after a failure is not cut short. */
+  wake(): void {
+    this.#woken = true
+    this.#interrupt?.()
+  }
+
+  /** Stops after the pass in flight; rows not yet published stay in the outbox for the next start. */
+  async stop(): Promise<void> {
+    this.#stopped = true
+    this.#interrupt?.()
+    await this.#running
+  }
+
+  /** One pass: publishes up to batchSize of the oldest unsent rows. Throws what the bus or database threw. */
+  relayOnce(): Promise<RelayPass> {
+    if (this.#db.dialect !== 'postgres') return this.#pass(this.#db)
+    return this.#db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [
+        relayLockKey,
+      ])
+      return rows[0]?.locked ? this.#pass(tx) : 'locked'
+    })
+  }
+
+  async #pass(q: Queryable): Promise<{ published: number }> {
+    const { rows } = await q.query<{ id: number; topic: string; envelope: OnexEnvelopeV1 }>(selectUnsent, [
+      this.#opts.batchSize,
+    ])
+    if (rows.length === 0) return { published: 0 }
+    const messages = rows.map((r) => ({ topic: r.topic, envelope: r.envelope }))
+    await this.#bus.publishBatch(messages)
+    await q.query(markSentAndLog, [rows.map((r) => r.id)])
+    this.#on.onPublished?.(messages)
+    return { published: rows.length }
+  }
+
+  async #run(): Promise<void> {
+    let backoff: IBackoff<unknown> | undefined
+    let failures = 0
+    while (!this.#stopped) {
+      this.#woken = false
+      let pass: RelayPass
+      try {
+        pass = await this.relayOnce()
+      } catch (err) {
+        failures++
+        backoff = backoff ? backoff.next(undefined) : this.#backoff.next()
+        this.#on.onError?.(err, { failures, retryInMs: Math.round(backoff.duration) })
+        await this.#sleep(backoff.duration, false)
+        continue
+      }
+      if (failures) this.#on.onRecovered?.(failures)
+      failures = 0
+      backoff = undefined
+      if (pass === 'locked') await this.#sleep(this.#opts.lockRetryMs, true)
+      else if (pass.published < this.#opts.batchSize && !this.#woken)
+        await this.#sleep(this.#opts.pollIntervalMs, true)
+    }
+  }
+
+  /** Waits `ms`; stop() always interrupts, wake() only when `wakeable`. */
+  #sleep(ms: number, wakeable: boolean): Promise<void> {
+    if (this.#stopped) return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        this.#interrupt = undefined
+        resolve()
+      }
+      const timer = setTimeout(done, ms).unref()
+      this.#interrupt = () => {
+        if (wakeable || this.#stopped) done()
+      }
+    })
+  }
+}
