@@ -1,0 +1,238 @@
+import type { EventDirection, TraceEntry } from '../../core/events/trace.ts'
+import type { Database, Queryable } from '../../ports/database.ts'
+
+/** A row of event_logs to write. */
+export interface NewEventLogEntry {
+  event_id: string
+  event_type: string
+  topic: string
+  partition?: number | null
+  offset?: bigint | number | null
+  direction: EventDirection
+  consumer_group?: string | null
+  correlation_id?: string | null
+  causation_id?: string | null
+  session_id?: string | null
+  source_node_id?: string | null
+  status: 'ok' | 'failed'
+  error?: string | null
+  attempt?: number | null
+  duration_ms?: number | null
+  /** ISO-8601 */
+  event_timestamp?: string | null
+  payload?: Record<string, unknown>
+  /** ISO-8601; default: when the row is written. */
+  recorded_at?: string
+}
+
+/** A row of event_logs as the API shows it. */
+export interface EventLogEntry extends TraceEntry {
+  partition: number | null
+  offset: number | null
+  causation_id: string | null
+  session_id: string | null
+  source_node_id: string | null
+  attempt: number | null
+  event_timestamp: string | null
+  payload: Record<string, unknown>
+  replayed_at: string | null
+}
+
+export interface EventLogFilter {
+  correlation_id?: string | undefined
+  session_id?: string | undefined
+  topic?: string | undefined
+  direction?: EventDirection | undefined
+  /** Entries recorded at or after this time (ISO-8601), oldest first; without it, the latest `limit`. */
+  since?: string | undefined
+  /** Dead letters only: leave out those replayed already. */
+  unreplayed?: boolean | undefined
+  limit: number
+}
+
+export interface EventLogRetention {
+  /** Published and consumed entries. */
+  logMs: number
+  /** Dead letters (the source of replays): as long as the dead-letter topics keep them. */
+  deadLetterMs: number
+  /** Sent outbox rows. */
+  outboxMs: number
+  /** Consumer deduplication marks: longer than a replayed event can come back. */
+  processedMs: number
+}
+
+const columns = `id, event_id, event_type, topic, partition, "offset", direction, consumer_group, correlation_id,
+  causation_id, session_id, source_node_id, status, error, attempt, duration_ms, event_timestamp, payload,
+  replayed_at, recorded_at`
+
+const insertMany = `INSERT INTO event_logs (event_id, event_type, topic, partition, "offset", direction,
+    consumer_group, correlation_id, causation_id, session_id, source_node_id, status, error, attempt,
+    duration_ms, event_timestamp, payload, recorded_at)
+  SELECT r.event_id, r.event_type, r.topic, r.partition, r."offset", r.direction, r.consumer_group,
+    r.correlation_id, r.causation_id, r.session_id, r.source_node_id, r.status, r.error, r.attempt,
+    r.duration_ms, r.event_timestamp, COALESCE(r.payload, '{}'::jsonb), COALESCE(r.recorded_at, now())
+  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, n)
+  CROSS JOIN LATERAL jsonb_populate_record(NULL::event_logs, t.e) AS r
+  ORDER BY t.n`
+
+/** The SQL of event_logs (the event tracer's source) and of the event tables' retention. */
+export class EventLogStore {
+  #db: Database
+
+  constructor(db: Database) {
+    this.#db = db
+  }
+
+  /** Writes the entries in one statement, in their order. */
+  async insert(entries: readonly NewEventLogEntry[], db: Queryable = this.#db): Promise<void> {
+    if (entries.length === 0) return
+    const json = JSON.stringify(entries, (_key, value) =>
+      typeof value === 'bigint' ? value.toString() : value,
+    )
+    await db.query(insertMany, [json])
+  }
+
+  /** Entries matching every given filter, oldest first. */
+  async list(filter: EventLogFilter): Promise<EventLogEntry[]> {
+    const where: string[] = []
+    const params: unknown[] = []
+    const add = (sql: string, value: unknown) => {
+      params.push(value)
+      where.push(sql.replace('?', `$${params.length}`))
+    }
+    if (filter.correlation_id !== undefined) add('correlation_id = ?', filter.correlation_id)
+    if (filter.session_id !== undefined) add('session_id = ?', filter.session_id)
+    if (filter.topic !== undefined) add('topic = ?', filter.topic)
+    if (filter.direction !== undefined) add('direction = ?', filter.direction)
+    if (filter.since !== undefined) add('recorded_at >= ?::timestamptz', filter.since)
+    if (filter.unreplayed) where.push('replayed_at IS NULL')
+    params.push(filter.limit)
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : ''
+    const limit = `$${params.length}`
+    const sql =
+      filter.since !== undefined
+        ? `SELECT ${columns} FROM event_logs ${whereSql} ORDER BY recorded_at, id LIMIT ${limit}`
+        : `SELECT * FROM (SELECT ${columns} FROM event_logs ${whereSql}
+             ORDER BY recorded_at DESC, id DESC LIMIT ${limit}) latest ORDER BY recorded_at, id`
+    const { rows } = await this.#db.query<RawEntry>(sql, params)
+    return rows.map(toEntry)
+  }
+
+  /** A session's entries, oldest first; at most `limit`. */
+  async session(sessionId: string, limit: number): Promise<EventLogEntry[]> {
+    const { rows } = await this.#db.query<RawEntry>(
+      `SELECT ${columns} FROM event_logs WHERE session_id = $1 ORDER BY recorded_at, id LIMIT $2`,
+      [sessionId, limit],
+    )
+    return rows.map(toEntry)
+  }
+
+  /**
+   * Dead letters to replay, one per event (an event dead-lettered by two consumer groups is replayed
+   * once), locked until `tx` ends so that two replays at once cannot both take them.
+   */
+  async takeDeadLetters(
+    tx: Queryable,
+    select: { ids?: readonly number[] | undefined; topic?: string | undefined; limit: number },
+  ): Promise<EventLogEntry[]> {
+    const params: unknown[] = [select.limit]
+    let where = "direction = 'dead_lettered' AND replayed_at IS NULL"
+    if (select.ids) {
+      params.push(select.ids)
+      where += ` AND id = ANY($${params.length}::bigint[])`
+    }
+    if (select.topic !== undefined) {
+      params.push(select.topic)
+      where += ` AND topic = $${params.length}`
+    }
+    const { rows } = await tx.query<RawEntry>(
+      `SELECT ${columns} FROM event_logs WHERE ${where} ORDER BY recorded_at, id LIMIT $1 FOR UPDATE`,
+      params,
+    )
+    const seen = new Set<string>()
+    return rows.map(toEntry).filter((e) => !seen.has(e.event_id) && seen.add(e.event_id))
+  }
+
+  /** Marks every dead letter of these events replayed. */
+  async markReplayed(tx: Queryable, eventIds: readonly string[]): Promise<void> {
+    if (eventIds.length === 0) return
+    await tx.query(
+      `UPDATE event_logs SET replayed_at = now()
+       WHERE direction = 'dead_lettered' AND replayed_at IS NULL AND event_id = ANY($1::uuid[])`,
+      [eventIds],
+    )
+  }
+
+  /** Deletes what has outlived its retention; returns the rows deleted per table. */
+  async prune(retention: EventLogRetention, now = new Date()): Promise<Record<string, number>> {
+    const before = (ms: number) => new Date(now.getTime() - ms).toISOString()
+    const deleted = async (sql: string, params: unknown[]) => (await this.#db.query(sql, params)).rowCount
+    return {
+      event_logs: await deleted(
+        `DELETE FROM event_logs WHERE recorded_at < $1
+           AND (direction <> 'dead_lettered' OR recorded_at < $2)`,
+        [before(retention.logMs), before(retention.deadLetterMs)],
+      ),
+      event_outbox: await deleted('DELETE FROM event_outbox WHERE sent_at < $1', [
+        before(retention.outboxMs),
+      ]),
+      processed_events: await deleted('DELETE FROM processed_events WHERE processed_at < $1', [
+        before(retention.processedMs),
+      ]),
+    }
+  }
+}
+
+interface RawEntry {
+  id: number
+  event_id: string
+  event_type: string
+  topic: string
+  partition: number | null
+  offset: number | bigint | null
+  direction: EventDirection
+  consumer_group: string | null
+  correlation_id: string | null
+  causation_id: string | null
+  session_id: string | null
+  source_node_id: string | null
+  status: 'ok' | 'failed'
+  error: string | null
+  attempt: number | null
+  duration_ms: number | null
+  event_timestamp: Date | string | null
+  payload: Record<string, unknown>
+  replayed_at: Date | string | null
+  recorded_at: Date | string
+  [key: string]: unknown
+}
+
+function toEntry(row: RawEntry): EventLogEntry {
+  return {
+    id: Number(row.id),
+    event_id: row.event_id,
+    event_type: row.event_type,
+    topic: row.topic,
+    partition: row.partition,
+    offset: row.offset === null ? null : Number(row.offset),
+    direction: row.direction,
+    consumer_group: row.consumer_group,
+    correlation_id: row.correlation_id,
+    causation_id: row.causation_id,
+    session_id: row.session_id,
+    source_node_id: row.source_node_id,
+    status: row.status,
+    error: row.error,
+    attempt: row.attempt,
+    duration_ms: row.duration_ms === null ? null : Number(row.duration_ms),
+    event_timestamp: iso(row.event_timestamp),
+    payload: row.payload,
+    replayed_at: iso(row.replayed_at),
+    recorded_at: iso(row.recorded_at)!,
+  }
+}
+
+function iso(value: Date | string | null): string | null {
+  if (value === null) return null
+  return value instanceof Date ? value.toISOString() : new Date(value).toISOString()
+}
