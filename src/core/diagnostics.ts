@@ -9,6 +9,14 @@ export const channels = {
   hash: diagnostics.channel('omninode:hash'),
   /** {dialect, durationMs, ok} for every database round trip */
   dbQuery: diagnostics.channel('omninode:db:query'),
+  /** {topic, count} for each topic of a batch the outbox relay published */
+  eventsPublished: diagnostics.channel('omninode:events:published'),
+  /** {failures} for a relay pass that failed (its rows are retried) */
+  relayFailed: diagnostics.channel('omninode:events:relay-failed'),
+  /** {dlqTopic, originalTopic} for every dead letter the DLQ monitor sees */
+  deadLetter: diagnostics.channel('omninode:events:dead-letter'),
+  /** {dlqTopic, count, threshold, windowMs} when dead letters cross the alert threshold */
+  dlqAlert: diagnostics.channel('omninode:events:dlq-alert'),
 } as const
 
 export interface HashObservation {
@@ -22,4 +30,25 @@ export interface DbQueryObservation {
   dialect: string
   durationMs: number
   ok: boolean
+}
+
+export interface EventsPublishedObservation {
+  topic: string
+  count: number
+}
+
+export interface RelayFailedObservation {
+  failures: number
+}
+
+export interface DeadLetterObservation {
+  dlqTopic: string
+  originalTopic: string
+}
+
+export interface DlqAlertObservation {
+  dlqTopic: string
+  count: number
+  threshold: number
+  windowMs: number
 }

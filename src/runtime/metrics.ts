@@ -1,6 +1,13 @@
 import diagnostics from 'node:diagnostics_channel'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from '@prometheus-io/client'
-import { channels, type DbQueryObservation, type HashObservation } from '../core/diagnostics.ts'
+import {
+  channels,
+  type DbQueryObservation,
+  type DeadLetterObservation,
+  type DlqAlertObservation,
+  type EventsPublishedObservation,
+  type HashObservation,
+} from '../core/diagnostics.ts'
 import type { Database } from '../ports/database.ts'
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
@@ -61,6 +68,30 @@ export class BridgeMetrics {
     registers: [this.registry],
   })
 
+  readonly eventsPublished = new Counter({
+    name: 'omninode_events_published_total',
+    help: 'Events the outbox relay published on the bus, by topic',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  })
+  readonly relayFailures = new Counter({
+    name: 'omninode_outbox_relay_failures_total',
+    help: 'Outbox relay passes that failed (their events are retried, in order)',
+    registers: [this.registry],
+  })
+  readonly dlqMessages = new Counter({
+    name: 'omninode_dlq_messages_total',
+    help: 'Dead letters seen by the DLQ monitor, by dead-letter topic',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  })
+  readonly dlqAlerts = new Counter({
+    name: 'omninode_dlq_alerts_total',
+    help: 'Times the dead letters of a topic crossed the alert threshold within the window',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  })
+
   #unsubscribe: Array<() => void> = []
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -73,6 +104,16 @@ export class BridgeMetrics {
     this.#subscribe(channels.dbQuery.name, (m: DbQueryObservation) => {
       this.dbDuration.observe({ dialect: m.dialect, outcome: m.ok ? 'ok' : 'error' }, m.durationMs / 1000)
     })
+    this.#subscribe(channels.eventsPublished.name, (m: EventsPublishedObservation) =>
+      this.eventsPublished.inc({ topic: m.topic }, m.count),
+    )
+    this.#subscribe(channels.relayFailed.name, () => this.relayFailures.inc())
+    this.#subscribe(channels.deadLetter.name, (m: DeadLetterObservation) =>
+      this.dlqMessages.inc({ topic: m.dlqTopic }),
+    )
+    this.#subscribe(channels.dlqAlert.name, (m: DlqAlertObservation) =>
+      this.dlqAlerts.inc({ topic: m.dlqTopic }),
+    )
   }
 
   /** Pool gauges read at scrape time, for databases that have a pool. */

@@ -92,6 +92,8 @@ export const topicCatalogue = {
     retentionMs: 7 * day,
     dlq: false,
   },
+  // event backbone: the DLQ monitor's alerts (kept as long as the dead letters they are about)
+  dlqAlert: { class: 'evt', name: 'dlq-alert', partitions: 1, retentionMs: 30 * day, dlq: false },
 } as const satisfies Record<string, TopicSpec>
 
 export type TopicKey = keyof typeof topicCatalogue
@@ -110,6 +112,13 @@ export function dlqTopicName(topic: string): string {
 
 export function isDlqTopic(topic: string): boolean {
   return topic.endsWith('.dlq')
+}
+
+/** Every dead-letter topic of an environment (what the DLQ monitor watches). */
+export function dlqTopicNames(env: Environment): string[] {
+  return topicDefinitions(env)
+    .map((d) => d.topic)
+    .filter(isDlqTopic)
 }
 
 export interface TopicDefinition {

@@ -138,6 +138,28 @@ export const configKeys = {
     default: 1000,
     description: 'Most items accepted in one `POST /batch`',
   },
+  dlqAlertThreshold: {
+    env: 'OMNINODE_DLQ_ALERT_THRESHOLD',
+    yaml: 'dlq_alert_threshold',
+    schema: Type.Integer({ minimum: 0 }),
+    default: 10,
+    description: 'Dead letters of one topic within the alert window above which a DLQ_ALERT is raised',
+  },
+  dlqAlertWindowMs: {
+    env: 'OMNINODE_DLQ_ALERT_WINDOW_MS',
+    yaml: 'dlq_alert_window_ms',
+    schema: Type.Integer({ minimum: 1000 }),
+    default: 60000,
+    description: 'The DLQ alert window (sliding), and the least time between two alerts of one topic',
+  },
+  eventLogRetentionDays: {
+    env: 'OMNINODE_EVENT_LOG_RETENTION_DAYS',
+    yaml: 'event_log_retention_days',
+    schema: Type.Integer({ minimum: 1, maximum: 3650 }),
+    default: 7,
+    description:
+      'Days the event log (`GET /events`) keeps published and consumed events; dead letters stay 30',
+  },
   shutdownTimeoutMs: {
     env: 'OMNINODE_SHUTDOWN_TIMEOUT_MS',
     yaml: 'shutdown_timeout_ms',
