@@ -6,8 +6,10 @@ import { migrate } from '../adapters/db/migrate.ts'
 import { type Blake3, loadBlake3 } from '../core/hashing/blake3.ts'
 import { type Clock, systemClock } from '../ports/clock.ts'
 import type { Database } from '../ports/database.ts'
+import type { EventBus } from '../ports/event-bus.ts'
 import type { BridgeConfig } from './config/load.ts'
 import { checkDatabase, openDatabase, protectDatabase } from './database.ts'
+import { EventBackbone } from './events/backbone.ts'
 import type { HostedNode } from './hosted-node.ts'
 import { correlationIdOf } from './http/correlation.ts'
 import { installErrorHandling } from './http/error-handler.ts'
@@ -23,6 +25,7 @@ export interface Bridge {
   db: Database
   blake3: Blake3
   metrics: BridgeMetrics
+  events: EventBackbone
   /** Stops accepting, drains in-flight requests, stops the nodes, closes the database. Idempotent. */
   close(): Promise<void>
 }
@@ -31,6 +34,13 @@ export interface BridgeOverrides {
   /** An already open database (tests use in-memory PGlite); the bridge then closes it too. */
   db?: Database
   clock?: Clock
+  /**
+   * The event bus; the bridge closes it too. Without one the bridge still runs: nodes write their
+   * events to the outbox, where they wait until a process with a bus publishes them.
+   */
+  bus?: EventBus
+  /** Outbox relay tuning (tests). */
+  relay?: { pollIntervalMs?: number; initialBackoffMs?: number; maxBackoffMs?: number }
 }
 
 /**
@@ -48,28 +58,51 @@ export async function createBridge(
     logger,
     metrics,
   })
+  let events: EventBackbone | undefined
   try {
     await checkDatabase(db, config)
     const report = await migrate(db)
     if (report.steps.length) logger.info({ from: report.from, to: report.to }, 'database migrated')
     const blake3 = await loadBlake3(config.hashBackend)
     metrics.watchPool(db)
-    const nodes = createNodes(config, { db, blake3, clock: overrides.clock ?? systemClock, logger })
+    const clock = overrides.clock ?? systemClock
+    events = new EventBackbone({
+      config,
+      db,
+      bus: overrides.bus,
+      clock,
+      logger: logger.child({ component: 'events' }),
+      ...(overrides.relay ? { relay: overrides.relay } : {}),
+    })
+    const backbone = events
+    const nodes = createNodes(config, {
+      db,
+      blake3,
+      clock,
+      logger,
+      outbox: backbone.outbox,
+      eventSource: (name) => backbone.source(name),
+    })
+    await backbone.start()
     for (const node of nodes) await node.start?.()
 
-    const app = await buildHttp(config, logger, { db, metrics, blake3, nodes })
+    const app = await buildHttp(config, logger, { db, metrics, blake3, nodes, events: backbone })
     let closing: Promise<void> | undefined
     const close = () => {
       closing ??= (async () => {
         await app.close()
         for (const node of [...nodes].reverse()) await node.stop?.()
+        await backbone.stop()
+        await overrides.bus?.close()
         metrics.close()
         await db.close()
       })()
       return closing
     }
-    return { app, db, blake3, metrics, close }
+    return { app, db, blake3, metrics, events: backbone, close }
   } catch (err) {
+    await events?.stop().catch(() => {})
+    await overrides.bus?.close().catch(() => {})
     await db.close().catch(() => {})
     metrics.close()
     throw err
@@ -79,7 +112,7 @@ export async function createBridge(
 async function buildHttp(
   config: BridgeConfig,
   logger: Logger,
-  deps: { db: Database; metrics: BridgeMetrics; blake3: Blake3; nodes: HostedNode[] },
+  deps: { db: Database; metrics: BridgeMetrics; blake3: Blake3; nodes: HostedNode[]; events: EventBackbone },
 ): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -124,6 +157,7 @@ async function buildHttp(
     startedAt: Date.now(),
   })
   for (const node of deps.nodes) await app.register(node.routes)
+  await app.register(deps.events.routes)
   await app.ready()
   return app
 }

@@ -1,7 +1,9 @@
+import type { EnvelopeSource } from '../core/events/envelope.ts'
 import type { Blake3 } from '../core/hashing/blake3.ts'
 import { createStampingNode } from '../nodes/stamping/node.ts'
 import type { Clock } from '../ports/clock.ts'
 import type { Database } from '../ports/database.ts'
+import type { Outbox } from '../ports/outbox.ts'
 import type { NodeName } from './config/keys.ts'
 import type { BridgeConfig } from './config/load.ts'
 import type { HostedNode } from './hosted-node.ts'
@@ -12,6 +14,9 @@ export interface NodeDeps {
   blake3: Blake3
   clock: Clock
   logger: Logger
+  outbox: Outbox
+  /** Where a node's events come from (source_node_id `<node>@<host>`). */
+  eventSource: (node: NodeName) => EnvelopeSource
 }
 
 /** How each node is built from the config and the shared adapters; a new node adds its line here. */
@@ -20,6 +25,7 @@ const nodeFactories: Record<NodeName, (config: BridgeConfig, deps: NodeDeps) => 
     createStampingNode({
       ...deps,
       logger: deps.logger.child({ node: 'stamping' }),
+      events: { source: deps.eventSource('stamping'), environment: config.env },
       batchConcurrency: config.batchConcurrency,
       batchMaxItems: config.batchMaxItems,
     }),

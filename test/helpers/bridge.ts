@@ -2,8 +2,9 @@ import type { TestContext } from 'node:test'
 import pino from 'pino'
 import { openPgliteDatabase } from '../../src/adapters/db/pglite/pglite-database.ts'
 import type { Database } from '../../src/ports/database.ts'
-import { type Bridge, createBridge } from '../../src/runtime/app.ts'
+import { type Bridge, type BridgeOverrides, createBridge } from '../../src/runtime/app.ts'
 import { type BridgeConfig, loadConfig } from '../../src/runtime/config/load.ts'
+import type { Logger } from '../../src/runtime/logger.ts'
 import {
   createScratchDatabase,
   type Dialect,
@@ -21,15 +22,24 @@ export interface TestBridgeOptions {
   backend?: Dialect
   /** An already open database instead (the bridge closes it). */
   db?: Database
+  /** The event bus (the bridge closes it) and relay tuning. */
+  bus?: BridgeOverrides['bus']
+  relay?: BridgeOverrides['relay']
+  /** @default a silent pino */
+  logger?: Logger
 }
 
 /** A whole bridge on the chosen backend, closed (and its database dropped) when the test ends. */
 export async function startTestBridge(t: TestContext, options: TestBridgeOptions = {}): Promise<Bridge> {
   const config: BridgeConfig = { ...loadConfig({ env: {} }), port: 0, ...options.config }
-  const logger = pino({ level: 'silent' })
+  const logger = options.logger ?? pino({ level: 'silent' })
+  const events: BridgeOverrides = {
+    ...(options.bus ? { bus: options.bus } : {}),
+    ...(options.relay ? { relay: options.relay } : {}),
+  }
   if (options.db || options.backend !== 'postgres') {
     const db = options.db ?? (await openPgliteDatabase())
-    const bridge = await createBridge(config, logger, { db })
+    const bridge = await createBridge(config, logger, { db, ...events })
     t.after(() => bridge.close())
     return bridge
   }
@@ -38,7 +48,7 @@ export async function startTestBridge(t: TestContext, options: TestBridgeOptions
   const scratch = await createScratchDatabase(testDatabaseUrl)
   let bridge: Bridge
   try {
-    bridge = await createBridge({ ...config, databaseUrl: scratch.url }, logger)
+    bridge = await createBridge({ ...config, databaseUrl: scratch.url }, logger, events)
   } catch (err) {
     await scratch.drop()
     throw err

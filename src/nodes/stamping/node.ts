@@ -3,6 +3,8 @@ import type { Blake3 } from '../../core/hashing/blake3.ts'
 import type { Clock } from '../../ports/clock.ts'
 import type { Database } from '../../ports/database.ts'
 import type { NodeLogger } from '../../ports/logger.ts'
+import type { Outbox } from '../../ports/outbox.ts'
+import { type StampingEventSettings, StampingEvents } from './events.ts'
 import { HashMetricsRecorder } from './hash-metrics-recorder.ts'
 import { stampingRoutes } from './routes.ts'
 import { StampingService } from './service.ts'
@@ -15,6 +17,9 @@ export interface StampingNodeDeps {
   blake3: Blake3
   clock: Clock
   logger: NodeLogger
+  outbox: Outbox
+  /** Where its events come from (source_node_id, version) and which environment's topics they go to. */
+  events: StampingEventSettings
   batchConcurrency: number
   batchMaxItems: number
 }
@@ -25,6 +30,8 @@ export function createStampingNode(deps: StampingNodeDeps) {
     store: new StampStore(deps.db),
     blake3: deps.blake3,
     clock: deps.clock,
+    outbox: deps.outbox,
+    events: new StampingEvents(deps.events, deps.clock),
     options: { batchConcurrency: deps.batchConcurrency },
   })
   const recorder = new HashMetricsRecorder(deps.db, {

@@ -1,9 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import type { Static } from 'typebox'
 import { failureLogLevel, InvalidInputError, publicErrorBody } from '../../core/errors.ts'
+import { isSessionId } from '../../core/events/trace.ts'
 import { ok, successSchema } from '../../core/response.ts'
 import { compileParser } from '../../core/schema.ts'
 import { contentOf } from './content.ts'
+import type { EventContext } from './events.ts'
 import * as S from './schemas.ts'
 import type { StampingService, StampOutcome, StampRequest } from './service.ts'
 
@@ -29,6 +32,20 @@ function parseBatchItem(item: unknown, index: number): Static<typeof S.StampBody
   }
 }
 const tag = { tags: ['stamping'] }
+
+/**
+ * What the request's events carry: its correlation id, and the caller's `x-session-id` (grouping
+ * several requests into one session for the event tracer, GET /events/sessions/{id}).
+ */
+function eventContext(request: FastifyRequest): EventContext {
+  const session = request.headers['x-session-id']
+  if (session === undefined) return { correlationId: request.id }
+  if (!isSessionId(session)) {
+    const message = 'must be 1 to 128 letters, digits, dots, underscores, colons or dashes'
+    throw new InvalidInputError(`x-session-id ${message}`, [{ field: 'x-session-id', message }])
+  }
+  return { correlationId: request.id, sessionId: session }
+}
 
 /** The stamping node's HTTP face: parse, call the service, shape the answer. No logic lives here. */
 export const stampingRoutes: FastifyPluginAsyncTypebox<StampingRoutesOptions> = async (app, opts) => {
@@ -60,7 +77,7 @@ export const stampingRoutes: FastifyPluginAsyncTypebox<StampingRoutesOptions> = 
           [{ field: 'body', message: 'is required' }],
         )
       }
-      const result = service.hash(bytes)
+      const result = service.hash(bytes, eventContext(request))
       return ok(reply, {
         file_hash: result.fileHash,
         size_bytes: result.sizeBytes,
@@ -82,7 +99,7 @@ export const stampingRoutes: FastifyPluginAsyncTypebox<StampingRoutesOptions> = 
     },
     async (request, reply) => {
       const { request: stampRequest, encoding } = toStampRequest(request.body, opts.defaultNamespace)
-      return ok(reply, toStampData(await service.stamp(stampRequest), encoding))
+      return ok(reply, toStampData(await service.stamp(stampRequest, eventContext(request)), encoding))
     },
   )
 
@@ -98,12 +115,15 @@ export const stampingRoutes: FastifyPluginAsyncTypebox<StampingRoutesOptions> = 
     },
     async (request, reply) => {
       const { bytes } = contentOf(request.body)
-      const report = service.validate({
-        content: bytes,
-        filePath: request.body.file_path,
-        contentType: request.body.content_type,
-        sidecar: request.body.sidecar,
-      })
+      const report = service.validate(
+        {
+          content: bytes,
+          filePath: request.body.file_path,
+          contentType: request.body.content_type,
+          sidecar: request.body.sidecar,
+        },
+        eventContext(request),
+      )
       return ok(reply, {
         valid: report.valid,
         stamped: report.stamped,
@@ -127,6 +147,7 @@ export const stampingRoutes: FastifyPluginAsyncTypebox<StampingRoutesOptions> = 
     },
     async (request, reply) => {
       // Each item is parsed on its own, so that a malformed item fails alone instead of the batch.
+      const context = eventContext(request)
       const parsed = request.body.items.map((item, index) => {
         try {
           return toStampRequest(parseBatchItem(item, index), opts.defaultNamespace, `items.${index}.`)
@@ -135,13 +156,16 @@ export const stampingRoutes: FastifyPluginAsyncTypebox<StampingRoutesOptions> = 
           throw err
         }
       })
-      const outcomes = await service.batch(parsed.flatMap((p) => (p instanceof Error ? [] : [p.request])))
-      let next = 0
-      const results = parsed.map((p, index): Static<typeof S.BatchData>['results'][number] => {
-        if (p instanceof Error) return { index, status: 'error', error: publicErrorBody(p) }
-        const outcome = outcomes[next++]!
-        if (outcome.status === 'success')
-          return { index, status: 'success', data: toStampData(outcome.data, p.encoding) }
+      const outcomes = await service.batch(
+        parsed.map((p) => (p instanceof InvalidInputError ? p : p.request)),
+        context,
+      )
+      const results = outcomes.map((outcome): Static<typeof S.BatchData>['results'][number] => {
+        const { index } = outcome
+        if (outcome.status === 'success') {
+          const encoding = (parsed[index] as { encoding: 'text' | 'base64' }).encoding
+          return { index, status: 'success', data: toStampData(outcome.data, encoding) }
+        }
         const level = failureLogLevel(outcome.error, outcome.error.status)
         if (level === 'error') request.log.error({ err: outcome.error, index }, 'batch item failed')
         else

@@ -13,6 +13,8 @@ import {
   validateStamps,
 } from '../../core/stamp/index.ts'
 import type { Clock } from '../../ports/clock.ts'
+import type { Outbox } from '../../ports/outbox.ts'
+import type { EventContext, StampingEvents } from './events.ts'
 import type { StampPage, StampStore, StoredStamp } from './store.ts'
 
 export interface StampingOptions {
@@ -57,20 +59,38 @@ export type BatchItemResult =
   | { index: number; status: 'success'; data: StampOutcome }
   | { index: number; status: 'error'; error: OnexError }
 
+export interface StampingServiceDeps {
+  store: StampStore
+  blake3: Blake3
+  clock: Clock
+  outbox: Outbox
+  events: StampingEvents
+  options: StampingOptions
+}
+
 /**
  * MetadataStampingService: hashes content, stamps it, validates stamps, stores and finds records.
  * Framework-free: HTTP routes and CLI commands parse their input and call these methods.
+ *
+ * Events go through the outbox: a stamp's METADATA_STAMP_CREATED is written in the transaction that
+ * stores the stamp (both or neither), METADATA_BATCH_PROCESSED after the batch. BLAKE3_HASH_GENERATED
+ * and METADATA_STAMP_VALIDATED announce no stored change: they are deferred (written in batches within
+ * about a second), so that /hash and /validate stay pure computation and keep working without a database.
  */
 export class StampingService {
   #store: StampStore
   #blake3: Blake3
   #clock: Clock
+  #outbox: Outbox
+  #events: StampingEvents
   #options: StampingOptions
 
-  constructor(deps: { store: StampStore; blake3: Blake3; clock: Clock; options: StampingOptions }) {
+  constructor(deps: StampingServiceDeps) {
     this.#store = deps.store
     this.#blake3 = deps.blake3
     this.#clock = deps.clock
+    this.#outbox = deps.outbox
+    this.#events = deps.events
     this.#options = deps.options
   }
 
@@ -79,29 +99,42 @@ export class StampingService {
   }
 
   /** BLAKE3 of the bytes exactly as given (what `b3sum` prints). */
-  hash(content: Uint8Array): { fileHash: string; sizeBytes: number; executionTimeMs: number } {
+  hash(
+    content: Uint8Array,
+    context: EventContext = {},
+  ): { fileHash: string; sizeBytes: number; executionTimeMs: number } {
     const started = performance.now()
     const fileHash = this.#blake3.hashHex(content)
     const executionTimeMs = performance.now() - started
     this.#observe('hash', content.byteLength, executionTimeMs)
-    return { fileHash, sizeBytes: content.byteLength, executionTimeMs }
+    const result = { fileHash, sizeBytes: content.byteLength, executionTimeMs }
+    this.#outbox.defer([this.#events.hashGenerated(result, this.#blake3.backend, context)])
+    return result
   }
 
-  async stamp(request: StampRequest): Promise<StampOutcome> {
+  async stamp(request: StampRequest, context: EventContext = {}): Promise<StampOutcome> {
     const opId = randomUUID()
     let result = this.#createStamp(request, randomUUID(), this.#clock.now().toISOString())
-    const { record, created } = await this.#store.upsert({
-      file_hash: result.fileHash,
-      namespace: result.stamp.namespace,
-      file_path: request.filePath ?? null,
-      file_size: request.content.byteLength,
-      content_type: result.fileType.contentType,
-      stamp_type: result.stampType,
-      stamp_data: { ...result.stamp },
-      intelligence_data: request.intelligenceData ?? null,
-      protocol_version: result.stamp.protocol_version,
-      op_id: opId,
+    const { record, created } = await this.#store.transaction(async (tx) => {
+      const stored = await this.#store.upsert(
+        {
+          file_hash: result.fileHash,
+          namespace: result.stamp.namespace,
+          file_path: request.filePath ?? null,
+          file_size: request.content.byteLength,
+          content_type: result.fileType.contentType,
+          stamp_type: result.stampType,
+          stamp_data: { ...result.stamp },
+          intelligence_data: request.intelligenceData ?? null,
+          protocol_version: result.stamp.protocol_version,
+          op_id: opId,
+        },
+        tx,
+      )
+      await this.#outbox.append(tx, [this.#events.stampCreated(stored.record, stored.created, context)])
+      return stored
     })
+    this.#outbox.notify()
     // The content was stamped before in this namespace: keep its first identity, so that stamping
     // the same content again yields the same stamp.
     const uid = String(record.stamp_data['uid'])
@@ -121,7 +154,7 @@ export class StampingService {
     }
   }
 
-  validate(request: ValidateRequest) {
+  validate(request: ValidateRequest, context: EventContext = {}) {
     const started = performance.now()
     const report = validateStamps({
       bytes: request.content,
@@ -131,24 +164,43 @@ export class StampingService {
       hash: (bytes) => this.#blake3.hashHex(bytes),
     })
     this.#observe('validate', request.content.byteLength, performance.now() - started)
+    this.#outbox.defer([this.#events.stampValidated(report, context)])
     return report
   }
 
   /**
-   * Each item stands alone: a bad item, or one that met a database outage, is reported in its slot and
-   * never sinks the others, so the caller always learns which items were stored.
+   * Each item stands alone: a bad item (an error in its slot: the caller could not even parse it), or
+   * one that met a database outage, is reported in its slot and never sinks the others, so the caller
+   * always learns which items were stored. METADATA_BATCH_PROCESSED counts them all.
    */
-  async batch(items: readonly StampRequest[]): Promise<BatchItemResult[]> {
-    return mapWithConcurrency(items, this.#options.batchConcurrency, async (item, index) => {
-      try {
-        return { index, status: 'success', data: await this.stamp(item) } as const
-      } catch (err) {
-        const error = isOnexError(err)
-          ? err
-          : new OnexError('ONEX_CORE_001_INTERNAL_ERROR', 'the item could not be stamped', { cause: err })
-        return { index, status: 'error', error } as const
-      }
-    })
+  async batch(
+    items: ReadonlyArray<StampRequest | OnexError>,
+    context: EventContext = {},
+  ): Promise<BatchItemResult[]> {
+    const results = await mapWithConcurrency(
+      items,
+      this.#options.batchConcurrency,
+      async (item, index): Promise<BatchItemResult> => {
+        if (item instanceof OnexError) return { index, status: 'error', error: item }
+        try {
+          return { index, status: 'success', data: await this.stamp(item, context) }
+        } catch (err) {
+          const error = isOnexError(err)
+            ? err
+            : new OnexError('ONEX_CORE_001_INTERNAL_ERROR', 'the item could not be stamped', { cause: err })
+          return { index, status: 'error', error }
+        }
+      },
+    )
+    const succeeded = results.filter((r) => r.status === 'success').length
+    const summary = this.#events.batchProcessed(
+      { total: results.length, succeeded, failed: results.length - succeeded },
+      context,
+    )
+    // The items are stored and answered for whatever happens here: when the database is away, the
+    // summary waits in the deferred buffer instead of failing the whole request.
+    await this.#outbox.write([summary]).catch(() => this.#outbox.defer([summary]))
+    return results
   }
 
   validateProtocol(metadata: unknown) {

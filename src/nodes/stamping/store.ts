@@ -49,6 +49,11 @@ export class StampStore {
     this.#db = db
   }
 
+  /** Runs `fn` in one transaction: a stamp and the outbox rows announcing it commit together. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.#db.transaction(fn)
+  }
+
   /**
    * Inserts the stamp, or refreshes the existing record of the same (file_hash, namespace): the stamp
    * type, document and path follow the latest stamping, while the identity (uid, timestamp) of the

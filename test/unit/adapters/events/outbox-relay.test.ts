@@ -11,6 +11,7 @@ import { createEnvelope } from '../../../../src/core/events/envelope.ts'
 import type { Database } from '../../../../src/ports/database.ts'
 import type { OutgoingMessage } from '../../../../src/ports/event-bus.ts'
 import { RecordingBus } from '../../../helpers/recording-bus.ts'
+import { until } from '../../../helpers/until.ts'
 
 const source = { nodeId: 'test@host', version: '0.1.0', environment: 'development' }
 const topic = 'dev.omninode_bridge.onex.evt.metadata-stamp-created.v1'
@@ -40,14 +41,6 @@ after(() => shared.close())
 async function freshDb(_t: TestContext): Promise<Database> {
   await shared.query('TRUNCATE event_outbox, event_logs, processed_events RESTART IDENTITY')
   return shared
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(5)
-  }
 }
 
 const numbers = (messages: readonly OutgoingMessage[]) => messages.map((m) => m.envelope.payload['n'])

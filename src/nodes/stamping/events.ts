@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto'
+import { createEnvelope, type EnvelopeSource } from '../../core/events/envelope.ts'
+import { type Environment, type TopicKey, topicName } from '../../core/events/topics.ts'
+import type { Clock } from '../../ports/clock.ts'
+import type { OutgoingMessage } from '../../ports/event-bus.ts'
+import type { StoredStamp } from './store.ts'
+
+/** Who asked: what every event of one request carries. */
+export interface EventContext {
+  /** The request's correlation id; kept when it is a uuid. */
+  correlationId?: string | undefined
+  /** Goes to `metadata.session_id`, where the event tracer groups sessions. */
+  sessionId?: string | undefined
+}
+
+export interface StampingEventSettings {
+  source: EnvelopeSource
+  environment: Environment
+}
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * The stamping node's events (its contract's published events), as outbox messages. Stamp events are
+ * keyed by the content hash, so that every event about one content keeps its order on the bus.
+ */
+export class StampingEvents {
+  #settings: StampingEventSettings
+  #clock: Clock
+
+  constructor(settings: StampingEventSettings, clock: Clock) {
+    this.#settings = settings
+    this.#clock = clock
+  }
+
+  stampCreated(record: StoredStamp, created: boolean, context: EventContext): OutgoingMessage {
+    return this.#message('metadataStampCreated', 'METADATA_STAMP_CREATED', context, record.file_hash, {
+      file_hash: record.file_hash,
+      namespace: record.namespace,
+      stamp_type: record.stamp_type,
+      file_path: record.file_path,
+      content_type: record.content_type,
+      file_size: record.file_size,
+      created,
+      uid: record.stamp_data['uid'],
+    })
+  }
+
+  batchProcessed(
+    counts: { total: number; succeeded: number; failed: number },
+    context: EventContext,
+  ): OutgoingMessage {
+    return this.#message('metadataBatchProcessed', 'METADATA_BATCH_PROCESSED', context, undefined, {
+      ...counts,
+    })
+  }
+
+  stampValidated(
+    report: { valid: boolean; stamped: boolean; currentHash: string; stamps: readonly unknown[] },
+    context: EventContext,
+  ): OutgoingMessage {
+    return this.#message('metadataStampValidated', 'METADATA_STAMP_VALIDATED', context, report.currentHash, {
+      valid: report.valid,
+      stamped: report.stamped,
+      current_hash: report.currentHash,
+      stamp_count: report.stamps.length,
+    })
+  }
+
+  hashGenerated(
+    result: { fileHash: string; sizeBytes: number },
+    backend: string,
+    context: EventContext,
+  ): OutgoingMessage {
+    return this.#message('blake3HashGenerated', 'BLAKE3_HASH_GENERATED', context, result.fileHash, {
+      file_hash: result.fileHash,
+      size_bytes: result.sizeBytes,
+      backend,
+    })
+  }
+
+  #message(
+    topic: TopicKey,
+    eventType: string,
+    context: EventContext,
+    partitionKey: string | undefined,
+    payload: Record<string, unknown>,
+  ): OutgoingMessage {
+    const envelope = createEnvelope(
+      this.#settings.source,
+      {
+        eventType,
+        payload,
+        correlationId:
+          context.correlationId && uuid.test(context.correlationId) ? context.correlationId : undefined,
+        partitionKey,
+        metadata: context.sessionId ? { session_id: context.sessionId } : {},
+      },
+      { eventId: randomUUID(), now: this.#clock.now() },
+    )
+    return { topic: topicName(this.#settings.environment, topic), envelope }
+  }
+}

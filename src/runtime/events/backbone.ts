@@ -1,0 +1,164 @@
+import { hostname } from 'node:os'
+import type { FastifyPluginAsync } from 'fastify'
+import { EventLogRecorder } from '../../adapters/events/event-log-recorder.ts'
+import { EventLogStore } from '../../adapters/events/event-log-store.ts'
+import { OutboxRelay } from '../../adapters/events/outbox-relay.ts'
+import { SqlOutbox } from '../../adapters/events/sql-outbox.ts'
+import {
+  channels,
+  type EventsPublishedObservation,
+  type RelayFailedObservation,
+} from '../../core/diagnostics.ts'
+import type { EnvelopeSource } from '../../core/events/envelope.ts'
+import { topicDefinitions } from '../../core/events/topics.ts'
+import type { Clock } from '../../ports/clock.ts'
+import type { Database } from '../../ports/database.ts'
+import type { EventBus, OutgoingMessage } from '../../ports/event-bus.ts'
+import type { BridgeConfig } from '../config/load.ts'
+import type { Logger } from '../logger.ts'
+import { bridgeVersion } from '../version.ts'
+import { DlqMonitor } from './dlq-monitor.ts'
+import { eventRoutes } from './routes.ts'
+import { EventTracer } from './tracer.ts'
+
+export interface EventBackboneDeps {
+  config: Pick<BridgeConfig, 'env' | 'dlqAlertThreshold' | 'dlqAlertWindowMs' | 'eventLogRetentionDays'>
+  db: Database
+  /** None: events are kept in the outbox until a process with a bus publishes them. */
+  bus: EventBus | undefined
+  clock: Clock
+  logger: Logger
+  /** Tuning for tests. */
+  relay?: { pollIntervalMs?: number; initialBackoffMs?: number; maxBackoffMs?: number }
+}
+
+const day = 24 * 60 * 60 * 1000
+const pruneEveryMs = 10 * 60 * 1000
+/** Sent outbox rows are kept a little while (to look at), then pruned; event_logs is the history. */
+const outboxRetentionMs = 60 * 60 * 1000
+/** As long as the dead-letter topics keep their messages (core/events/topics.ts). */
+const deadLetterRetentionMs = 30 * day
+
+/**
+ * The process's event backbone, whichever nodes it hosts: the outbox every node writes its events to,
+ * the relay that publishes them (when a bus is attached), the event log and its tracer routes
+ * (/events), the DLQ monitor, and the retention of the event tables.
+ */
+export class EventBackbone {
+  readonly outbox: SqlOutbox
+  readonly store: EventLogStore
+  /** Buffers consumed-event entries: give it to withEventLog. */
+  readonly recorder: EventLogRecorder
+  readonly tracer: EventTracer
+  readonly routes: FastifyPluginAsync
+  #deps: EventBackboneDeps
+  #relay: OutboxRelay | undefined
+  #monitor: DlqMonitor | undefined
+  #pruneTimer: NodeJS.Timeout | undefined
+  #pruning: Promise<void> | undefined
+  #unsubscribe: (() => void) | undefined
+
+  constructor(deps: EventBackboneDeps) {
+    this.#deps = deps
+    const { db, logger } = deps
+    this.outbox = new SqlOutbox(db, {
+      onError: (err) => logger.warn({ err }, 'deferred events not written to the outbox; will retry'),
+    })
+    this.store = new EventLogStore(db)
+    this.recorder = new EventLogRecorder(this.store, {
+      onError: (err) => logger.warn({ err }, 'event log entries not written; will retry'),
+    })
+    this.tracer = new EventTracer({ db, store: this.store, outbox: this.outbox })
+    const tracer = this.tracer
+    this.routes = async (app) => {
+      await app.register(eventRoutes, { tracer })
+    }
+  }
+
+  /** Where a node's events come from: `<node>@<host>`, this build's version, the configured environment. */
+  source(node: string): EnvelopeSource {
+    return { nodeId: `${node}@${hostname()}`, version: bridgeVersion, environment: this.#deps.config.env }
+  }
+
+  async start(): Promise<void> {
+    const { config, db, bus, logger } = this.#deps
+    this.recorder.start()
+    this.#pruning = this.#prune()
+    this.#pruneTimer = setInterval(() => {
+      this.#pruning ??= this.#prune()
+    }, pruneEveryMs).unref()
+    if (!bus) {
+      logger.info('no event bus attached: events are kept in the outbox until one is')
+      return
+    }
+    await bus.ensureTopics(topicDefinitions(config.env))
+    const relay = new OutboxRelay(db, bus, {
+      ...this.#deps.relay,
+      onPublished: publishedObserver,
+      onError: (err, { failures, retryInMs }) => {
+        if (channels.relayFailed.hasSubscribers)
+          channels.relayFailed.publish({ failures } satisfies RelayFailedObservation)
+        if (failures === 1 || failures % 20 === 0)
+          logger.warn(
+            { err, failures, retry_in_ms: retryInMs },
+            'events not published; the outbox keeps them and retries in order',
+          )
+      },
+      onRecovered: (failures) => logger.info({ failures }, 'events published again'),
+    })
+    this.#unsubscribe = this.outbox.onNotify(() => relay.wake())
+    relay.start()
+    this.#relay = relay
+    this.#monitor = new DlqMonitor({
+      bus,
+      db,
+      store: this.store,
+      outbox: this.outbox,
+      clock: this.#deps.clock,
+      logger,
+      environment: config.env,
+      source: this.source('dlq-monitor'),
+      threshold: config.dlqAlertThreshold,
+      windowMs: config.dlqAlertWindowMs,
+    })
+    await this.#monitor.start()
+  }
+
+  /** After the nodes stopped: writes deferred events and log entries, stops the relay and the monitor. */
+  async stop(): Promise<void> {
+    clearInterval(this.#pruneTimer)
+    await this.#pruning
+    await this.#monitor?.stop()
+    await this.outbox.close()
+    // rows not published yet stay in the outbox: the next process to start a relay sends them
+    await this.#relay?.stop()
+    this.#unsubscribe?.()
+    await this.recorder.stop()
+  }
+
+  async #prune(): Promise<void> {
+    const logMs = this.#deps.config.eventLogRetentionDays * day
+    try {
+      const deleted = await this.store.prune({
+        logMs,
+        deadLetterMs: Math.max(logMs, deadLetterRetentionMs),
+        outboxMs: outboxRetentionMs,
+        processedMs: Math.max(logMs, deadLetterRetentionMs),
+      })
+      if (Object.values(deleted).some((n) => n > 0))
+        this.#deps.logger.info({ deleted }, 'event tables pruned')
+    } catch (err) {
+      this.#deps.logger.warn({ err }, 'event tables not pruned; will retry')
+    } finally {
+      this.#pruning = undefined
+    }
+  }
+}
+
+function publishedObserver(messages: readonly OutgoingMessage[]): void {
+  if (!channels.eventsPublished.hasSubscribers) return
+  const byTopic = new Map<string, number>()
+  for (const m of messages) byTopic.set(m.topic, (byTopic.get(m.topic) ?? 0) + 1)
+  for (const [topic, count] of byTopic)
+    channels.eventsPublished.publish({ topic, count } satisfies EventsPublishedObservation)
+}
