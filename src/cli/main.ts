@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander'
 import { isOnexError } from '../core/errors.ts'
 import { bridgeVersion } from '../runtime/version.ts'
+import { registerEventsCommand } from './commands/events.ts'
 import { registerHashCommand } from './commands/hash.ts'
 import { registerMigrateCommand } from './commands/migrate.ts'
 import { registerServeCommand } from './commands/serve.ts'
@@ -20,6 +21,7 @@ registerMigrateCommand(program)
 registerHashCommand(program)
 registerStampCommand(program)
 registerValidateCommand(program)
+registerEventsCommand(program)
 
 try {
   await program.parseAsync(process.argv)
