@@ -1,21 +1,18 @@
 -- The event backbone: the transactional outbox, the event log (the event tracer's source) and the
 -- consumers' deduplication marks. Shared by PGlite and PostgreSQL.
 
--- Events written in the same transaction as the state change they announce; the outbox relay
--- publishes unsent rows in id order and marks them sent; sent rows are pruned after a retention.
+-- Events written in the same transaction as the state change they announce. The outbox relay
+-- publishes the rows in id order (the primary key is its queue) and deletes them in the statement
+-- that logs them as published in event_logs, which is the history: a row here is an unsent event.
+-- (A sent_at column kept for a retention would cost an update, a second index and a later delete
+-- per event, to keep a copy of what event_logs has.)
 CREATE TABLE event_outbox (
   id          bigserial PRIMARY KEY,
   topic       text NOT NULL,
   key         text NOT NULL,
   envelope    jsonb NOT NULL,
-  created_at  timestamptz NOT NULL DEFAULT now(),
-  sent_at     timestamptz
+  created_at  timestamptz NOT NULL DEFAULT now()
 );
-
--- The relay's queue: WHERE sent_at IS NULL ORDER BY id LIMIT n
-CREATE INDEX event_outbox_unsent_idx ON event_outbox (id) WHERE sent_at IS NULL;
--- Pruning: WHERE sent_at < now() - retention
-CREATE INDEX event_outbox_sent_idx ON event_outbox (sent_at) WHERE sent_at IS NOT NULL;
 
 -- Every event published (by the relay), consumed (by a subscription handler, each attempt) or
 -- dead-lettered (seen on a .dlq topic). `topic` is the event's own topic (for a dead letter, the

@@ -55,8 +55,6 @@ export interface EventLogRetention {
   logMs: number
   /** Dead letters (the source of replays): as long as the dead-letter topics keep them. */
   deadLetterMs: number
-  /** Sent outbox rows. */
-  outboxMs: number
   /** Consumer deduplication marks: longer than a replayed event can come back. */
   processedMs: number
 }
@@ -163,7 +161,7 @@ export class EventLogStore {
     )
   }
 
-  /** Deletes what has outlived its retention; returns the rows deleted per table. */
+  /** Deletes what has outlived its retention; returns the rows deleted per table. (The outbox holds only unsent events.) */
   async prune(retention: EventLogRetention, now = new Date()): Promise<Record<string, number>> {
     const before = (ms: number) => new Date(now.getTime() - ms).toISOString()
     const deleted = async (sql: string, params: unknown[]) => (await this.#db.query(sql, params)).rowCount
@@ -173,9 +171,6 @@ export class EventLogStore {
            AND (direction <> 'dead_lettered' OR recorded_at < $2)`,
         [before(retention.logMs), before(retention.deadLetterMs)],
       ),
-      event_outbox: await deleted('DELETE FROM event_outbox WHERE sent_at < $1', [
-        before(retention.outboxMs),
-      ]),
       processed_events: await deleted('DELETE FROM processed_events WHERE processed_at < $1', [
         before(retention.processedMs),
       ]),

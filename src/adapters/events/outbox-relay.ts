@@ -14,11 +14,13 @@ export interface OutboxRelayOptions {
   maxBackoffMs?: number
   /** PostgreSQL: another relay holds the outbox; look again after this. @default 250 */
   lockRetryMs?: number
+  /** A wake-up starts a pass after this, so that events committed meanwhile share it. @default 5 */
+  wakeDelayMs?: number
   /** A pass failed (bus or database); the same rows are retried after `retryInMs`. */
   onError?: (err: unknown, state: { failures: number; retryInMs: number }) => void
   /** The pass after `failures` failed ones succeeded. */
   onRecovered?: (failures: number) => void
-  /** These messages were published and marked sent. */
+  /** These messages were published (and left the outbox). */
   onPublished?: (messages: readonly OutgoingMessage[]) => void
 }
 
@@ -27,17 +29,15 @@ export type RelayPass = { published: number } | 'locked'
 /** Any constant: the key of the advisory lock that makes one relay at a time work on PostgreSQL. */
 const relayLockKey = 0x6f6e7862 // 'onxb'
 
-const selectUnsent = `SELECT id, topic, envelope FROM event_outbox
-  WHERE sent_at IS NULL ORDER BY id LIMIT $1`
+const selectUnsent = 'SELECT id, topic, envelope FROM event_outbox ORDER BY id LIMIT $1'
 
 /**
- * Marks the rows sent and logs them as published, in one statement: a row is in event_logs exactly
- * when it was marked sent. duration_ms is the row's time in the outbox (written to acknowledged).
+ * Deletes the sent rows and logs them as published, in one statement: an event leaves the outbox
+ * exactly when it enters the event log. duration_ms is its time in the outbox (written to acknowledged).
  */
-const markSentAndLog = `WITH sent AS (
-    UPDATE event_outbox SET sent_at = clock_timestamp()
-    WHERE id = ANY($1::bigint[]) AND sent_at IS NULL
-    RETURNING id, topic, envelope, created_at, sent_at
+const deleteAndLog = `WITH sent AS (
+    DELETE FROM event_outbox WHERE id = ANY($1::bigint[])
+    RETURNING id, topic, envelope, created_at, clock_timestamp() AS sent_at
   )
   INSERT INTO event_logs (event_id, event_type, topic, direction, correlation_id, causation_id, session_id,
     source_node_id, status, duration_ms, event_timestamp, payload, recorded_at)
@@ -50,14 +50,17 @@ const markSentAndLog = `WITH sent AS (
   FROM sent ORDER BY id`
 
 /**
- * The outbox relay: publishes `event_outbox` rows on the bus in id order and marks them sent.
+ * The outbox relay: publishes `event_outbox` rows on the bus in id order, then deletes them (and logs
+ * them as published).
  *
- * - Order: a pass takes the oldest unsent rows, publishes them with one `publishBatch`, then marks
- *   them; a failed pass marks nothing, so the next pass (after a backoff) publishes the same rows
+ * - Order: a pass takes the oldest rows, publishes them with one `publishBatch`, then deletes them;
+ *   a failed pass deletes nothing, so the next pass (after a backoff) publishes the same rows
  *   again, first. Nothing is skipped or reordered; a retried batch may publish a row twice (the bus
  *   is at least once anyway, and consumers deduplicate by event_id).
- * - Latency: `wake()` (the outbox's notify, after a local commit) starts a pass at once; a poll
- *   every `pollIntervalMs` finds rows written by other processes or left by a previous one.
+ * - Latency: `wake()` (the outbox's notify, after a local commit) starts a pass within `wakeDelayMs`
+ *   (the delay gathers the events of concurrent requests into one batch: under load a pass per
+ *   event would cost several times more per event); a poll every `pollIntervalMs` finds rows
+ *   written by other processes or left by a previous one.
  * - Several relays (processes) on one PostgreSQL: each pass holds a transaction-scoped advisory
  *   lock, so one relay works at a time and the order holds across processes. (SELECT … FOR UPDATE
  *   SKIP LOCKED alone would let a second relay publish rows 501–1000 while the first still works on
@@ -67,7 +70,7 @@ const markSentAndLog = `WITH sent AS (
 export class OutboxRelay {
   #db: Database
   #bus: EventBus
-  #opts: Required<Pick<OutboxRelayOptions, 'batchSize' | 'pollIntervalMs' | 'lockRetryMs'>>
+  #opts: Required<Pick<OutboxRelayOptions, 'batchSize' | 'pollIntervalMs' | 'lockRetryMs' | 'wakeDelayMs'>>
   #on: Pick<OutboxRelayOptions, 'onError' | 'onRecovered' | 'onPublished'>
   #backoff: ExponentialBackoff<unknown>
   #running: Promise<void> | undefined
@@ -82,6 +85,7 @@ export class OutboxRelay {
       batchSize: options.batchSize ?? 500,
       pollIntervalMs: options.pollIntervalMs ?? 1000,
       lockRetryMs: options.lockRetryMs ?? 250,
+      wakeDelayMs: options.wakeDelayMs ?? 5,
     }
     this.#on = options
     this.#backoff = new ExponentialBackoff({
@@ -96,7 +100,7 @@ export class OutboxRelay {
     this.#running = this.#run()
   }
 
-  /** A pass now (or right after the one running); a backoff after a failure is not cut short. */
+  /** A pass soon (within wakeDelayMs, or after the one running); a backoff after a failure is not cut short. */
   wake(): void {
     this.#woken = true
     this.#interrupt?.()
@@ -127,7 +131,7 @@ export class OutboxRelay {
     if (rows.length === 0) return { published: 0 }
     const messages = rows.map((r) => ({ topic: r.topic, envelope: r.envelope }))
     await this.#bus.publishBatch(messages)
-    await q.query(markSentAndLog, [rows.map((r) => r.id)])
+    await q.query(deleteAndLog, [rows.map((r) => r.id)])
     this.#on.onPublished?.(messages)
     return { published: rows.length }
   }
@@ -151,23 +155,30 @@ export class OutboxRelay {
       failures = 0
       backoff = undefined
       if (pass === 'locked') await this.#sleep(this.#opts.lockRetryMs, true)
-      else if (pass.published < this.#opts.batchSize && !this.#woken)
-        await this.#sleep(this.#opts.pollIntervalMs, true)
+      else if (pass.published === this.#opts.batchSize) continue
+      else if (this.#woken) await this.#sleep(this.#opts.wakeDelayMs, false)
+      else await this.#sleep(this.#opts.pollIntervalMs, true)
     }
   }
 
-  /** Waits `ms`; stop() always interrupts, wake() only when `wakeable`. */
+  /** Waits `ms`; stop() ends the wait at once, wake() (when `wakeable`) within wakeDelayMs. */
   #sleep(ms: number, wakeable: boolean): Promise<void> {
     if (this.#stopped) return Promise.resolve()
     return new Promise((resolve) => {
+      let shortened = false
       const done = () => {
         clearTimeout(timer)
         this.#interrupt = undefined
         resolve()
       }
-      const timer = setTimeout(done, ms).unref()
+      let timer = setTimeout(done, ms).unref()
       this.#interrupt = () => {
-        if (wakeable || this.#stopped) done()
+        if (this.#stopped) done()
+        else if (wakeable && !shortened) {
+          shortened = true
+          clearTimeout(timer)
+          timer = setTimeout(done, this.#opts.wakeDelayMs).unref()
+        }
       }
     })
   }

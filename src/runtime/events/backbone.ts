@@ -34,8 +34,6 @@ export interface EventBackboneDeps {
 
 const day = 24 * 60 * 60 * 1000
 const pruneEveryMs = 10 * 60 * 1000
-/** Sent outbox rows are kept a little while (to look at), then pruned; event_logs is the history. */
-const outboxRetentionMs = 60 * 60 * 1000
 /** As long as the dead-letter topics keep their messages (core/events/topics.ts). */
 const deadLetterRetentionMs = 30 * day
 
@@ -142,7 +140,6 @@ export class EventBackbone {
       const deleted = await this.store.prune({
         logMs,
         deadLetterMs: Math.max(logMs, deadLetterRetentionMs),
-        outboxMs: outboxRetentionMs,
         processedMs: Math.max(logMs, deadLetterRetentionMs),
       })
       if (Object.values(deleted).some((n) => n > 0))
