@@ -10,6 +10,7 @@ import { ConflictError } from '../../../../src/core/errors.ts'
 import { createEnvelope } from '../../../../src/core/events/envelope.ts'
 import type { Database } from '../../../../src/ports/database.ts'
 import type { OutgoingMessage } from '../../../../src/ports/event-bus.ts'
+import { postgresBackend, skipReason, testDatabaseUrl } from '../../../helpers/database-backends.ts'
 import { RecordingBus } from '../../../helpers/recording-bus.ts'
 import { until } from '../../../helpers/until.ts'
 
@@ -46,7 +47,7 @@ async function freshDb(_t: TestContext): Promise<Database> {
 const numbers = (messages: readonly OutgoingMessage[]) => messages.map((m) => m.envelope.payload['n'])
 const count = async (db: Database, sql: string) => (await db.query<{ n: number }>(sql)).rows[0]!.n
 
-test('the relay publishes in id order, in batches, marks rows sent and logs each as published', async (t) => {
+test('the relay publishes in id order, in batches, then deletes the rows and logs each as published', async (t) => {
   const db = await freshDb(t)
   const outbox = new SqlOutbox(db)
   const bus = new RecordingBus()
@@ -221,4 +222,32 @@ test('published events carry their session (metadata or payload) into the event 
     ['sess-meta', 'sess-payload', null],
   )
   assert.equal(rows[0]!.correlation_id, bus.published[0]!.envelope.correlation_id)
+})
+
+test('PostgreSQL: two relays at once publish every event once, in order', {
+  skip: skipReason('postgres'),
+}, async (t) => {
+  const backend = await postgresBackend(t, testDatabaseUrl!)
+  const db = await backend.fresh(t)
+  await migrate(db)
+  const other = await backend.reopen!(t, {})
+  const bus = new RecordingBus()
+  const relays = [db, other].map(
+    (d) => new OutboxRelay(d, bus, { batchSize: 50, pollIntervalMs: 5, lockRetryMs: 5 }),
+  )
+  for (const r of relays) r.start()
+  t.after(() => Promise.all(relays.map((r) => r.stop())))
+  // two writers too, each waking both relays, while the relays run
+  const outboxes = [new SqlOutbox(db), new SqlOutbox(other)]
+  for (const o of outboxes) for (const r of relays) o.onNotify(() => r.wake())
+  for (let start = 0; start < 1000; start += 20)
+    await outboxes[(start / 20) % 2]!.write(Array.from({ length: 20 }, (_, i) => message(start + i)))
+  await until('all published', () => bus.published.length >= 1000, 20_000)
+  await sleep(50)
+  assert.deepEqual(
+    numbers(bus.published),
+    Array.from({ length: 1000 }, (_, i) => i),
+    'once each, in order',
+  )
+  assert.equal(await count(db, 'SELECT count(*)::int AS n FROM event_logs'), 1000)
 })
