@@ -200,7 +200,7 @@ export async function deadLetters(client: BridgeClient, options: DeadLetterOptio
     for (const e of events) options.write(options.json ? JSON.stringify(e) : deadLetterLine(e))
     if (!options.json) {
       const open = events.filter((e) => e.replayed_at === null).length
-      options.write(`${events.length} dead letters, ${open} not replayed`)
+      options.write(`${events.length} dead letter${events.length === 1 ? '' : 's'}, ${open} not replayed`)
     }
     return 0
   }
