@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
-import { processOnce, withEventLog } from '../../src/adapters/events/consumers.ts'
+import { withEventLog } from '../../src/adapters/events/consumers.ts'
 import { topicName } from '../../src/core/events/topics.ts'
 import { startTestBridge } from '../helpers/bridge.ts'
 import { type Dialect, dialects, skipReason } from '../helpers/database-backends.ts'
@@ -386,18 +386,22 @@ async function deadLetters(t: TestContext, backend: Dialect) {
       assert.ok(listed.body.data.events.every((e: Json) => e.replayed_at !== null))
 
       let processed = 0
-      const happy = await bus.subscribe({
+      const happy = await bridge.events.subscribe({
         groupId: 'happy',
         topics: [topics.created],
-        handler: async (event) => {
-          await processOnce(bridge.db, 'happy', event.envelope.event_id, async () => {
-            processed++
-          })
+        handle: async (_event, tx) => {
+          await tx.query('SELECT 1')
+          processed++
         },
       })
-      t.after(() => happy.stop())
+      t.after(() => happy?.stop())
       await bus.idle()
       assert.equal(processed, 3, 'six deliveries, three events')
+      await bridge.events.recorder.flush()
+      const logged = await call('GET', '/events?direction=consumed&limit=1000')
+      const happyEntries = logged.body.data.events.filter((e: Json) => e.consumer_group === 'happy')
+      assert.equal(happyEntries.length, 6, 'every delivery is logged, duplicates included')
+      assert.ok(happyEntries.every((e: Json) => e.status === 'ok'))
     },
   )
 }

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import type { FastifyPluginAsync } from 'fastify'
+import { processOnce, withEventLog } from '../../adapters/events/consumers.ts'
 import { EventLogRecorder } from '../../adapters/events/event-log-recorder.ts'
 import { EventLogStore } from '../../adapters/events/event-log-store.ts'
 import { OutboxRelay } from '../../adapters/events/outbox-relay.ts'
@@ -12,8 +13,14 @@ import {
 import type { EnvelopeSource } from '../../core/events/envelope.ts'
 import { topicDefinitions } from '../../core/events/topics.ts'
 import type { Clock } from '../../ports/clock.ts'
-import type { Database } from '../../ports/database.ts'
-import type { EventBus, OutgoingMessage } from '../../ports/event-bus.ts'
+import type { Database, Queryable } from '../../ports/database.ts'
+import type {
+  DeliveredEvent,
+  EventBus,
+  OutgoingMessage,
+  SubscribeOptions,
+  Subscription,
+} from '../../ports/event-bus.ts'
 import type { BridgeConfig } from '../config/load.ts'
 import type { Logger } from '../logger.ts'
 import { bridgeVersion } from '../version.ts'
@@ -30,6 +37,12 @@ export interface EventBackboneDeps {
   logger: Logger
   /** Tuning for tests. */
   relay?: { pollIntervalMs?: number; initialBackoffMs?: number; maxBackoffMs?: number }
+}
+
+/** A state-changing consumer: its handler's changes commit with the event's deduplication mark. */
+export interface ConsumerOptions extends Omit<SubscribeOptions, 'handler'> {
+  /** Make every change with `tx`; an event already processed by this group never gets here. */
+  handle(event: DeliveredEvent, tx: Queryable): Promise<void>
 }
 
 const day = 24 * 60 * 60 * 1000
@@ -120,6 +133,23 @@ export class EventBackbone {
       windowMs: config.dlqAlertWindowMs,
     })
     await this.#monitor.start()
+  }
+
+  /**
+   * Subscribes a consumer through the pipeline every consumer gets: each attempt in the event log
+   * (withEventLog), and the handler run once per event and group (processOnce, in its transaction).
+   * Undefined when no bus is attached.
+   */
+  async subscribe(options: ConsumerOptions): Promise<Subscription | undefined> {
+    const { bus, db } = this.#deps
+    if (!bus) return undefined
+    const { handle, ...subscribe } = options
+    return bus.subscribe({
+      ...subscribe,
+      handler: withEventLog(this.recorder, options.groupId, async (event) => {
+        await processOnce(db, options.groupId, event.envelope.event_id, (tx) => handle(event, tx))
+      }),
+    })
   }
 
   /** After the nodes stopped: writes deferred events and log entries, stops the relay and the monitor. */
