@@ -38,8 +38,9 @@ export interface DlqMonitorDeps {
  * becomes an event log entry (direction `dead_lettered`, under the original event's id, correlation
  * and session, with the dead-letter record as payload: what `omninode events dlq` lists and replays),
  * written once per dead letter (processOnce on the dead letter's own event id), and is counted
- * (omninode_dlq_messages_total). More than `threshold` of one topic within `windowMs` log a warning,
- * count an alert (omninode_dlq_alerts_total) and publish a DLQ_ALERT event through the outbox.
+ * (omninode_dlq_messages_total). More than `threshold` recent ones (failed within the window) of one
+ * topic within `windowMs` log a warning, count an alert (omninode_dlq_alerts_total) and publish a
+ * DLQ_ALERT event through the outbox.
  */
 export class DlqMonitor {
   #deps: DlqMonitorDeps
@@ -81,7 +82,12 @@ export class DlqMonitor {
         originalTopic: record.original_topic,
       } satisfies DeadLetterObservation)
 
-    const verdict = this.#alarm.observe(event.topic, this.#deps.clock.now().getTime())
+    // A dead letter that failed more than a window ago (a new monitor group reading a topic's
+    // backlog) is logged and counted, but it is no news: it does not feed the alarm.
+    const now = this.#deps.clock.now().getTime()
+    const failedAt = Date.parse(record.failure_timestamp)
+    if (now - failedAt > this.#deps.windowMs) return
+    const verdict = this.#alarm.observe(event.topic, now)
     if (verdict.alert) await this.#alert(event.topic, record, verdict.count)
   }
 

@@ -35,19 +35,24 @@ function original(session?: string): OnexEnvelopeV1 {
   )
 }
 
-function deadLetter(topic: string, data: string, reason = 'handler failed', offset = 0n): DeliveredEvent {
+function deadLetter(
+  topic: string,
+  data: string,
+  reason = 'handler failed',
+  failedAt = clockNow.ms,
+): DeliveredEvent {
   const record: DeadLetter = {
     original_topic: topic,
     original_key: 'k',
     original_data: data,
     failure_reason: reason,
-    failure_timestamp: new Date().toISOString(),
+    failure_timestamp: new Date(failedAt).toISOString(),
     retry_attempts: 5,
   }
   return {
     topic: `${topic}.dlq`,
     partition: 0,
-    offset,
+    offset: 0n,
     key: 'k',
     attempt: 1,
     envelope: createEnvelope(
@@ -60,6 +65,9 @@ function deadLetter(topic: string, data: string, reason = 'handler failed', offs
     ),
   }
 }
+
+/** What the monitors' clocks say (and the failure time of the dead letters made here). */
+const clockNow = { ms: Date.now() }
 
 function monitor(now: { ms: number }, bus = new RecordingBus()) {
   const store = new EventLogStore(db)
@@ -100,7 +108,7 @@ test('it watches every dead-letter topic of the catalogue in its own group', asy
     options = o
     return subscribe(o)
   }
-  const { m } = monitor({ ms: 0 }, bus)
+  const { m } = monitor(clockNow, bus)
   await m.start()
   await m.stop()
   assert.equal(options?.groupId, dlqMonitorGroup)
@@ -110,7 +118,8 @@ test('it watches every dead-letter topic of the catalogue in its own group', asy
 })
 
 test('more than the threshold within the window: one warning, one alert metric, one DLQ_ALERT', async () => {
-  const now = { ms: Date.parse('2026-01-01T00:00:00Z') }
+  const now = clockNow
+  now.ms = Date.parse('2026-01-01T00:00:00Z')
   const { m, warnings } = monitor(now)
   const seen: unknown[] = []
   const onDead = (msg: unknown) => seen.push(msg)
@@ -152,7 +161,7 @@ test('more than the threshold within the window: one warning, one alert metric, 
 })
 
 test('a redelivered dead letter is logged once; an unreadable original is still logged', async () => {
-  const { m, store } = monitor({ ms: Date.now() })
+  const { m, store } = monitor(clockNow)
   const first = original('sess-9')
   const letter = deadLetter(stampTopic, JSON.stringify(first))
   await m.handle(letter)
@@ -168,4 +177,17 @@ test('a redelivered dead letter is logged once; an unreadable original is still 
   assert.equal(rows[1]!.event_type, 'UNREADABLE_EVENT')
   assert.equal(rows[1]!.error, 'invalid envelope')
   assert.equal(rows[1]!.payload['original_data'], 'not json at all')
+})
+
+test('a backlog of old dead letters (a new monitor group) is logged and counted, but raises no alert', async () => {
+  clockNow.ms = Date.parse('2026-03-01T00:00:00Z')
+  const { m, store } = monitor(clockNow)
+  const longAgo = clockNow.ms - 86_400_000
+  for (let i = 0; i < 10; i++)
+    await m.handle(deadLetter(stampTopic, JSON.stringify(original()), 'old failure', longAgo + i))
+  assert.equal((await store.list({ direction: 'dead_lettered', limit: 20 })).length, 10)
+  assert.equal((await alerts()).length, 0)
+  for (let i = 0; i < 4; i++)
+    await m.handle(deadLetter(stampTopic, JSON.stringify(original()), 'new failure'))
+  assert.equal((await alerts()).length, 1, 'four recent ones are above the threshold of 3')
 })
