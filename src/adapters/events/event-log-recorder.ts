@@ -1,4 +1,5 @@
 import type { EventLogStore, NewEventLogEntry } from './event-log-store.ts'
+import { recordTime } from './record-time.ts'
 
 export interface EventLogRecorderOptions {
   /** Flush when this many entries wait. @default 500 */
@@ -42,7 +43,7 @@ export class EventLogRecorder {
       this.#buffer.shift()
       this.dropped++
     }
-    this.#buffer.push({ recorded_at: new Date().toISOString(), ...entry })
+    this.#buffer.push({ recorded_at: recordTime(), ...entry })
     if (this.#buffer.length >= this.#opts.batchSize) void this.flush()
   }
 

@@ -59,9 +59,10 @@ export interface EventLogRetention {
   processedMs: number
 }
 
+/** recorded_at as text with its microseconds (a JS Date keeps milliseconds; steps are often closer). */
 const columns = `id, event_id, event_type, topic, partition, "offset", direction, consumer_group, correlation_id,
   causation_id, session_id, source_node_id, status, error, attempt, duration_ms, event_timestamp, payload,
-  replayed_at, recorded_at`
+  replayed_at, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS recorded_at`
 
 const insertMany = `INSERT INTO event_logs (event_id, event_type, topic, partition, "offset", direction,
     consumer_group, correlation_id, causation_id, session_id, source_node_id, status, error, attempt,
@@ -198,7 +199,7 @@ interface RawEntry {
   event_timestamp: Date | string | null
   payload: Record<string, unknown>
   replayed_at: Date | string | null
-  recorded_at: Date | string
+  recorded_at: string
   [key: string]: unknown
 }
 
@@ -223,7 +224,7 @@ function toEntry(row: RawEntry): EventLogEntry {
     event_timestamp: iso(row.event_timestamp),
     payload: row.payload,
     replayed_at: iso(row.replayed_at),
-    recorded_at: iso(row.recorded_at)!,
+    recorded_at: row.recorded_at,
   }
 }
 

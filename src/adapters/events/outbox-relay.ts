@@ -2,6 +2,7 @@ import { ExponentialBackoff, type IBackoff } from 'cockatiel'
 import type { OnexEnvelopeV1 } from '../../core/events/envelope.ts'
 import type { Database, Queryable } from '../../ports/database.ts'
 import type { EventBus, OutgoingMessage } from '../../ports/event-bus.ts'
+import { recordTime } from './record-time.ts'
 
 export interface OutboxRelayOptions {
   /** Rows published per bus call. @default 500 */
@@ -33,11 +34,12 @@ const selectUnsent = 'SELECT id, topic, envelope FROM event_outbox ORDER BY id L
 
 /**
  * Deletes the sent rows and logs them as published, in one statement: an event leaves the outbox
- * exactly when it enters the event log. duration_ms is its time in the outbox (written to acknowledged).
+ * exactly when it enters the event log. recorded_at ($2) is when the relay handed it to the bus (so
+ * it sorts before what consumers record about it), duration_ms its time in the outbox until then.
  */
 const deleteAndLog = `WITH sent AS (
     DELETE FROM event_outbox WHERE id = ANY($1::bigint[])
-    RETURNING id, topic, envelope, created_at, clock_timestamp() AS sent_at
+    RETURNING id, topic, envelope, created_at, $2::timestamptz AS sent_at
   )
   INSERT INTO event_logs (event_id, event_type, topic, direction, correlation_id, causation_id, session_id,
     source_node_id, status, duration_ms, event_timestamp, payload, recorded_at)
@@ -130,8 +132,9 @@ export class OutboxRelay {
     ])
     if (rows.length === 0) return { published: 0 }
     const messages = rows.map((r) => ({ topic: r.topic, envelope: r.envelope }))
+    const handedAt = recordTime()
     await this.#bus.publishBatch(messages)
-    await q.query(deleteAndLog, [rows.map((r) => r.id)])
+    await q.query(deleteAndLog, [rows.map((r) => r.id), handedAt])
     this.#on.onPublished?.(messages)
     return { published: rows.length }
   }

@@ -59,13 +59,16 @@ export interface SessionTimeline<E extends TraceEntry> {
   steps: Array<TimelineStep<E>>
 }
 
-/** The timeline of a session from its entries (any order; at least one). */
+/**
+ * The timeline of a session from its entries (at least one), in time order; entries recorded at the
+ * same time keep the order they were given in (the event log's: by recorded_at to the microsecond, then id).
+ */
 export function sessionTimeline<E extends TraceEntry>(
   sessionId: string,
   entries: readonly E[],
 ): SessionTimeline<E> {
   if (entries.length === 0) throw new RangeError('a timeline needs at least one entry')
-  const sorted = [...entries].sort((a, b) => time(a) - time(b) || a.id - b.id)
+  const sorted = [...entries].sort((a, b) => time(a) - time(b))
   const start = Math.min(...sorted.map((e) => time(e) - (e.duration_ms ?? 0)))
   const end = time(sorted.at(-1)!)
   const lastAttempt = new Map<string, 'ok' | 'failed'>()

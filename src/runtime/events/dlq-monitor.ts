@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { processOnce } from '../../adapters/events/consumers.ts'
 import type { EventLogStore, NewEventLogEntry } from '../../adapters/events/event-log-store.ts'
+import { recordTime } from '../../adapters/events/record-time.ts'
 import { channels, type DeadLetterObservation, type DlqAlertObservation } from '../../core/diagnostics.ts'
 import { DlqAlarm } from '../../core/events/dlq-alarm.ts'
 import {
@@ -71,7 +72,7 @@ export class DlqMonitor {
   /** One dead letter (the subscription's handler). */
   async handle(event: DeliveredEvent): Promise<void> {
     const { record, original } = readDeadLetter(event)
-    const entry = deadLetterEntry(event, record, original, this.#deps.clock.now())
+    const entry = deadLetterEntry(event, record, original)
     const outcome = await processOnce(this.#deps.db, dlqMonitorGroup, event.envelope.event_id, (tx) =>
       this.#deps.store.insert([entry], tx),
     )
@@ -146,7 +147,6 @@ function deadLetterEntry(
   event: DeliveredEvent,
   record: DeadLetter,
   original: OnexEnvelopeV1 | undefined,
-  now: Date,
 ): NewEventLogEntry {
   const metadataGroup = event.envelope.metadata['consumer_group']
   return {
@@ -166,6 +166,6 @@ function deadLetterEntry(
     attempt: record.retry_attempts,
     event_timestamp: original?.event_timestamp ?? null,
     payload: { ...record, dlq_topic: event.topic, dlq_event_id: event.envelope.event_id },
-    recorded_at: now.toISOString(),
+    recorded_at: recordTime(),
   }
 }
