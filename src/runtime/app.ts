@@ -155,6 +155,7 @@ async function buildHttp(
     nodes: deps.nodes.map((n) => n.name),
     hashBackend: deps.blake3.backend,
     startedAt: Date.now(),
+    checks: { events: () => deps.events.health() },
   })
   for (const node of deps.nodes) await app.register(node.routes)
   await app.register(deps.events.routes)

@@ -255,13 +255,27 @@ async function atomicity(t: TestContext, backend: Dialect) {
     assert.equal(bus.topic(topics.created).length, 0)
     assert.equal(await count('SELECT count(*)::int AS n FROM event_outbox'), 3)
 
+    const health = (await app.inject({ method: 'GET', url: '/health' })).json()
+    assert.equal(health.data.status, 'degraded')
+    assert.equal(health.data.components.events.status, 'down')
+    assert.match(
+      health.data.components.events.detail,
+      /^in-process \(broker unreachable\), outbox backlog 3, oldest \d+ s$/,
+    )
+
     bus.failure = undefined
     await until('the three events', () => bus.topic(topics.created).length === 3)
     assert.deepEqual(
       bus.topic(topics.created).map((e) => e.payload['file_hash']),
       hashes,
     )
-    await until('marked sent', async () => (await count('SELECT count(*)::int AS n FROM event_outbox')) === 0)
+    await until(
+      'out of the outbox',
+      async () => (await count('SELECT count(*)::int AS n FROM event_outbox')) === 0,
+    )
+    const healthy = (await app.inject({ method: 'GET', url: '/health' })).json()
+    assert.equal(healthy.data.components.events.status, 'up')
+    assert.equal(healthy.data.components.events.detail, 'in-process, outbox backlog 0')
   })
 }
 
@@ -418,4 +432,11 @@ test('without a bus the bridge runs, keeps events in the outbox and says so once
   assert.equal(notices[0]?.level, 30)
   const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM event_outbox')
   assert.equal(rows[0]!.n, 1, 'the stamp event waits; the hash event is still deferred')
+  const health = (await app.inject({ method: 'GET', url: '/health' })).json()
+  assert.equal(health.data.status, 'healthy')
+  assert.deepEqual(health.data.components.events.status, 'absent')
+  assert.match(
+    health.data.components.events.detail,
+    /^no event bus attached, outbox backlog 1, oldest \d+ s$/,
+  )
 })

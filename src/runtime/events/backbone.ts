@@ -136,6 +136,38 @@ export class EventBackbone {
   }
 
   /**
+   * The `events` component of /health: the bus (up, down, or absent: events wait in the outbox) and
+   * the outbox backlog with the age of its oldest event. Never throws.
+   */
+  async health(): Promise<{ status: string; latency_ms?: number; detail: string }> {
+    const { bus, db } = this.#deps
+    let backlog: string
+    try {
+      const { rows } = await db.query<{ n: number; oldest: Date | string | null }>(
+        `SELECT (SELECT count(*)::int FROM (SELECT 1 FROM event_outbox LIMIT 10001) capped) AS n,
+                (SELECT created_at FROM event_outbox ORDER BY id LIMIT 1) AS oldest`,
+      )
+      const { n, oldest } = rows[0]!
+      const age =
+        oldest === null ? '' : `, oldest ${Math.round((Date.now() - new Date(oldest).getTime()) / 1000)} s`
+      backlog = `outbox backlog ${n > 10_000 ? 'over 10000' : n}${age}`
+    } catch {
+      backlog = 'outbox backlog unknown'
+    }
+    if (!bus) return { status: 'absent', detail: `no event bus attached, ${backlog}` }
+    const health = await bus.health().catch((err: unknown) => ({
+      ok: false,
+      latencyMs: 0,
+      error: err instanceof Error ? err.message : String(err),
+    }))
+    return {
+      status: health.ok ? 'up' : 'down',
+      latency_ms: Number(health.latencyMs.toFixed(3)),
+      detail: `${bus.kind}${health.error ? ` (${health.error})` : ''}, ${backlog}`,
+    }
+  }
+
+  /**
    * Subscribes a consumer through the pipeline every consumer gets: each attempt in the event log
    * (withEventLog), and the handler run once per event and group (processOnce, in its transaction).
    * Undefined when no bus is attached.

@@ -12,6 +12,15 @@ export interface HealthDeps {
   nodes: readonly string[]
   hashBackend: string
   startedAt: number
+  /** More components, each a check that never throws (the event backbone's). */
+  checks?: Record<string, () => Promise<ComponentHealth>>
+}
+
+export interface ComponentHealth {
+  /** `down` makes the whole health degraded. */
+  status: string
+  latency_ms?: number
+  detail?: string
 }
 
 const Component = Type.Object({
@@ -38,8 +47,14 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Prom
     async (_request, reply) => {
       const db = await deps.db.health()
       deps.metrics.dbUp.set(db.ok ? 1 : 0)
+      const extra = Object.fromEntries(
+        await Promise.all(
+          Object.entries(deps.checks ?? {}).map(async ([name, check]) => [name, await check()] as const),
+        ),
+      )
+      const healthy = db.ok && Object.values(extra).every((c) => c.status !== 'down')
       return ok(reply, {
-        status: db.ok ? 'healthy' : 'degraded',
+        status: healthy ? 'healthy' : 'degraded',
         version: deps.version,
         uptime_seconds: Math.round((Date.now() - deps.startedAt) / 1000),
         nodes: [...deps.nodes],
@@ -50,6 +65,7 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Prom
             ...(db.error ? { detail: db.error } : { detail: deps.db.dialect }),
           },
           hashing: { status: 'up', detail: `blake3 ${deps.hashBackend}` },
+          ...extra,
         },
       })
     },
