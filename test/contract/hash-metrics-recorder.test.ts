@@ -9,7 +9,7 @@ import {
   pgliteBackend,
   postgresBackend,
   testDatabaseUrl,
-} from './database-backends.ts'
+} from '../helpers/database-backends.ts'
 
 /**
  * The hash metrics recorder writes its batches as one array per column (unnest): the same rows must
