@@ -271,7 +271,7 @@ class PartitionWorker implements PartitionReader {
       partition: this.#log.index,
       offset: BigInt(offset),
       key: entry.key,
-      value: entry.value,
+      value: entry.value ?? JSON.stringify(envelope),
       envelope,
       groupId: this.#group.id,
       reason,

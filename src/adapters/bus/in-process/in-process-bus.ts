@@ -20,6 +20,7 @@ import type {
 import { deadLetterMessage, type FailedMessage, failureReason } from '../dead-letter.ts'
 import { partitionFor } from '../partition.ts'
 import { type ConsumerHost, Group } from './consumer.ts'
+import { deepFreeze, frozenJsonCopy } from './frozen-copy.ts'
 import { Entry, PartitionLog } from './partition-log.ts'
 
 export interface InProcessBusOptions {
@@ -48,9 +49,10 @@ interface Topic {
  * comment is the spec). Nothing survives a restart: it is for a single process, tests and development.
  *
  * - A key goes to partition `murmur2(key) mod partitions` (Kafka's own rule, adapters/bus/partition.ts).
- * - `publish` validates the envelope (InvalidInputError naming the field when it is not one), keeps its
- *   JSON text and a frozen parsed copy: every delivery shares that copy, handlers must not mutate it
- *   (they cannot: it is frozen). `publishRaw` appends bytes as they are, for tests of bad messages.
+ * - `publish` validates the envelope (InvalidInputError naming the field when it is not one) and keeps
+ *   a deep-frozen copy of it, as JSON would carry it, shared by every delivery: nothing is serialised
+ *   or parsed on the way (its text is made only for a dead letter), and a handler cannot change what
+ *   another group sees. `publishRaw` appends bytes as they are, for tests of bad messages.
  * - A topic nobody created is created on first use with 1 partition; `ensureTopics` creates topics with
  *   their partitions, or adds partitions to one that has fewer.
  * - Each group's partitions are dealt round-robin to its live subscribers, again whenever one joins or
@@ -94,8 +96,8 @@ export class InProcessBus implements EventBus {
 
   async publish(topic: string, envelope: OnexEnvelopeV1): Promise<void> {
     this.#assertOpen()
-    const [value, parsed] = snapshot(envelope)
-    this.#append(topic, envelopeKey(parsed), value, parsed)
+    const parsed = snapshot(envelope)
+    this.#append(topic, envelopeKey(parsed), undefined, parsed)
   }
 
   async publishBatch(messages: readonly OutgoingMessage[]): Promise<void> {
@@ -103,8 +105,8 @@ export class InProcessBus implements EventBus {
     // every envelope is checked before any is appended
     const snapshots = messages.map((m) => snapshot(m.envelope))
     for (let i = 0; i < messages.length; i++) {
-      const [value, parsed] = snapshots[i]!
-      this.#append(messages[i]!.topic, envelopeKey(parsed), value, parsed)
+      const parsed = snapshots[i]!
+      this.#append(messages[i]!.topic, envelopeKey(parsed), undefined, parsed)
     }
   }
 
@@ -167,7 +169,12 @@ export class InProcessBus implements EventBus {
     return topic
   }
 
-  #append(name: string, key: string | null, value: string | Uint8Array, parsed: OnexEnvelopeV1 | undefined) {
+  #append(
+    name: string,
+    key: string | null,
+    value: string | Uint8Array | undefined,
+    parsed: OnexEnvelopeV1 | undefined,
+  ): void {
     const topic = this.#topic(name)
     const partitions = topic.partitions
     let index: number
@@ -181,7 +188,7 @@ export class InProcessBus implements EventBus {
     partitions: (topic) => this.#topic(topic).partitions,
     decode: (entry) => {
       try {
-        entry.envelope = deepFreeze(parseEnvelope(entry.value))
+        entry.envelope = deepFreeze(parseEnvelope(entry.value!))
       } catch (err) {
         entry.invalid = failureReason(err)
       }
@@ -191,8 +198,8 @@ export class InProcessBus implements EventBus {
         eventId: randomUUID(),
         now: this.#clock.now(),
       })
-      const [value, parsed] = snapshot(envelope)
-      this.#append(topic, envelopeKey(parsed), value, parsed)
+      const parsed = snapshot(envelope)
+      this.#append(topic, envelopeKey(parsed), undefined, parsed)
     },
   }
 }
@@ -203,18 +210,20 @@ export function openInProcessBus(options: InProcessBusOptions = {}): InProcessBu
   return new InProcessBus(options)
 }
 
-/** The envelope checked, as JSON text and as a frozen copy that owes nothing to the caller's objects. */
-function snapshot(envelope: OnexEnvelopeV1): [string, OnexEnvelopeV1] {
-  const text = JSON.stringify(parseEnvelope(envelope))
-  return [text, deepFreeze(JSON.parse(text) as OnexEnvelopeV1)]
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const inner of Object.values(value)) deepFreeze(inner)
-    Object.freeze(value)
+/**
+ * The envelope checked, as a frozen copy that owes nothing to the caller's objects: what JSON would
+ * carry (a Date in the payload becomes its ISO text, undefined fields go), without writing the text.
+ */
+function snapshot(envelope: OnexEnvelopeV1): OnexEnvelopeV1 {
+  let copy: unknown
+  try {
+    copy = frozenJsonCopy(envelope)
+  } catch (err) {
+    const reason = `cannot be written as JSON (${(err as Error).message})`
+    throw new InvalidInputError(`invalid envelope: ${reason}`, [{ field: 'envelope', message: reason }])
   }
-  return value
+  // parseEnvelope checks the copy, so that what is checked is what travels, and drops unknown fields
+  return Object.freeze(parseEnvelope(copy))
 }
 
 function checkSubscribeOptions(options: SubscribeOptions): void {

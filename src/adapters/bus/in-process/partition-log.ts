@@ -1,18 +1,21 @@
 import type { OnexEnvelopeV1 } from '../../../core/events/envelope.ts'
 
 /**
- * One message of a partition. `value` is what was published (JSON text from `publish`, or whatever
- * bytes `publishRaw` was given); `envelope` is its parsed, validated and frozen form, shared by every
- * delivery, so that nothing is serialised or parsed again on the way out. A raw message is parsed at
- * its first delivery: then either `envelope` or `invalid` is set.
+ * One message of a partition: from `publish`, a checked and frozen envelope, shared by every delivery;
+ * from `publishRaw`, the bytes or text as given (`value`), parsed at the first delivery, which sets
+ * either `envelope` or `invalid` (the reason it is no envelope).
  */
 export class Entry {
   readonly key: string | null
-  readonly value: string | Uint8Array
+  readonly value: string | Uint8Array | undefined
   envelope: OnexEnvelopeV1 | undefined
   invalid: string | undefined
 
-  constructor(key: string | null, value: string | Uint8Array, envelope: OnexEnvelopeV1 | undefined) {
+  constructor(
+    key: string | null,
+    value: string | Uint8Array | undefined,
+    envelope: OnexEnvelopeV1 | undefined,
+  ) {
     this.key = key
     this.value = value
     this.envelope = envelope

@@ -183,6 +183,20 @@ describe('InProcessBus', () => {
     }, TypeError)
   })
 
+  it('delivers what JSON would carry; refuses what JSON cannot carry', async (t) => {
+    const bus = openBus(t)
+    const c = await consume(bus, { topics: ['t'] })
+    const at = new Date('2026-01-02T03:04:05.678Z')
+    await bus.publish('t', { ...envelope(0), payload: { seq: 0, at, gone: undefined } })
+    await until('the event', () => c.handled.length === 1)
+    assert.deepEqual(c.handled[0]!.envelope.payload, { seq: 0, at: at.toISOString() })
+    await assert.rejects(bus.publish('t', { ...envelope(1), payload: { big: 1n } }), (err: unknown) => {
+      assert.ok(err instanceof InvalidInputError)
+      assert.match(err.message, /cannot be written as JSON/)
+      return true
+    })
+  })
+
   it('publishBatch appends nothing when one envelope is invalid', async (t) => {
     const bus = openBus(t)
     const c = await consume(bus, { topics: ['t'] })
