@@ -73,5 +73,9 @@ export function failureReason(err: unknown): string {
   }
   if (isOnexError(err)) return `${err.code}: ${err.message}`
   if (err instanceof Error) return `${err.name}: ${err.message}`
-  return `non-error thrown: ${String(err)}`
+  try {
+    return `non-error thrown: ${String(err)}`
+  } catch {
+    return 'non-error thrown, which cannot be printed'
+  }
 }

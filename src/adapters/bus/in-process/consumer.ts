@@ -101,6 +101,7 @@ export class Member implements Subscription {
     this.retryBackoffMs = options.retryBackoffMs ?? 100
   }
 
+  /** Idempotent. A handler may call it, but must not await it: it waits for that very handler. */
   stop(): Promise<void> {
     this.#stopping ??= this.group.leave(this)
     return this.#stopping
@@ -221,8 +222,9 @@ class PartitionWorker implements PartitionReader {
   ): Promise<boolean> {
     let error = firstError
     for (let attempt = 2; attempt <= member.maxAttempts; attempt++) {
-      if (!(await this.#pause(member.retryBackoffMs * 2 ** (attempt - 2)))) return false
+      // the member stopped (or lost the partition) while its handler ran: leave the message uncommitted
       if (this.#owner !== member) return false
+      if (!(await this.#pause(member.retryBackoffMs * 2 ** (attempt - 2)))) return false
       try {
         await member.handler(this.#event(entry, envelope, offset, attempt))
         return true

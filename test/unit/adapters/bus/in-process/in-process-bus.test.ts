@@ -69,6 +69,28 @@ describe('InProcessBus', () => {
     assert.equal(second.handled[0]!.offset, 0n)
   })
 
+  it('stop() during a failing attempt does not wait out the backoff', async (t) => {
+    const bus = openBus(t)
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let entered = false
+    const c = await consume(bus, { topics: ['t'], retryBackoffMs: 60_000 }, async () => {
+      entered = true
+      await gate
+      throw new Error('fails after a while')
+    })
+    await bus.publish('t', envelope(0))
+    await until('the handler', () => entered)
+    const stopping = c.subscription.stop()
+    release()
+    const started = performance.now()
+    await stopping
+    assert.ok(performance.now() - started < 5_000)
+    assert.equal(c.deliveries.length, 1)
+  })
+
   it('a member joining moves partitions; one in backoff restarts with its new owner', async (t) => {
     const bus = openBus(t)
     await bus.ensureTopics([{ topic: 't', partitions: 2, retentionMs: 0 }])
