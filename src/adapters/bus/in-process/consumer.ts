@@ -144,7 +144,8 @@ class PartitionWorker implements PartitionReader {
     this.#backoff?.abort()
     if (member !== undefined && !this.#running) {
       this.#running = true
-      void this.#run()
+      // on the next turn, so that no handler runs before subscribe() has returned its Subscription
+      setImmediate(() => void this.#run())
     } else {
       this.wake()
     }

@@ -272,6 +272,22 @@ describe('InProcessBus', () => {
     assert.ok(handledWhenTimerRan >= 0 && handledWhenTimerRan < n, `${handledWhenTimerRan}`)
   })
 
+  it('calls no handler before subscribe() has returned', async (t) => {
+    const bus = openBus(t)
+    await bus.publish('t', envelope(0))
+    let subscription: { stop(): Promise<void> } | undefined
+    let sawSubscription: boolean | undefined
+    subscription = await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      handler: async () => {
+        sawSubscription = subscription !== undefined
+      },
+    })
+    await until('the event', () => sawSubscription !== undefined)
+    assert.equal(sawSubscription, true)
+  })
+
   it('checks its options and subscriptions', async (t) => {
     assert.throws(() => new InProcessBus({ retainPerPartition: 0 }), InvalidInputError)
     assert.throws(
