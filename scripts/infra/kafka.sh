@@ -18,7 +18,8 @@
 # Kafka $OMNINODE_KAFKA_VERSION (default 4.1.2) comes from Maven Central: `mvn dependency:copy-dependencies`
 # into $OMNINODE_KAFKA_CACHE (default ~/.cache/omninode/kafka-VERSION), once per machine, shared by every
 # checkout. Java (17+) and Maven are installed with apt-get when missing. Progress goes to stderr; stdout
-# carries only the broker address.
+# carries only the broker address. JVM: OMNINODE_KAFKA_JVM_OPTS (appended, so it overrides), and
+# OMNINODE_KAFKA_CDS=auto|use|off for the class-data archive (see cds_args).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -211,8 +212,35 @@ cluster_id() {
 }
 
 # A small heap: a test broker holds little; G1 with short pauses as Kafka's own scripts set it.
+# C1 only (TieredStopAtLevel=1): on two busy cores the C2 compiler doubles the start-up time, and the
+# broker still moves far more than the tests and benches ask of it. OMNINODE_KAFKA_JVM_OPTS comes last,
+# so it can override any of these (-XX:TieredStopAtLevel=4 for full JIT).
+read -r -a extra_jvm <<<"${OMNINODE_KAFKA_JVM_OPTS:-}"
 jvm=(java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
-  -Djava.awt.headless=true -Dlog4j2.configurationFile="$log4j_config" -cp "$libs/*")
+  -XX:TieredStopAtLevel=1 -Djava.awt.headless=true -Dlog4j2.configurationFile="$log4j_config")
+
+# Class-data sharing: the first broker a machine runs records the classes it loaded into an archive
+# when it stops (once, a few seconds); later JVMs map it instead of loading ~10k classes from the jars,
+# which halves the start-up. One archive per JDK build, beside the jars; a stale or broken one only makes
+# the JVM warn and load classes the slow way. OMNINODE_KAFKA_CDS=use maps an archive but never writes
+# one (a broker that a test halts should not spend its halt writing it), off does neither.
+cds_archive() {
+  local jvm_lib
+  jvm_lib="$(dirname "$(readlink -f "$(command -v java)")")/../lib/server/libjvm.so"
+  echo "$cache/broker-$(stat -c '%s-%Y' "$jvm_lib" 2>/dev/null || echo unknown).jsa"
+}
+cds_pending="$base/cds.jsa.pending"
+
+cds_args() {
+  local archive mode="${OMNINODE_KAFKA_CDS:-auto}"
+  archive="$(cds_archive)"
+  rm -f "$cds_pending"
+  if [[ "$mode" != off && -s "$archive" ]]; then
+    echo "-XX:SharedArchiveFile=$archive"
+  elif [[ "$mode" == auto ]]; then
+    echo "-XX:ArchiveClassesAtExit=$cds_pending"
+  fi
+}
 
 start() {
   ensure_libs
@@ -228,34 +256,52 @@ start() {
   write_config
   if [[ ! -f "$data/meta.properties" ]]; then
     say "formatting $data"
-    "${jvm[@]}" kafka.tools.StorageTool format -t "$(cluster_id)" -c "$config" --ignore-formatted \
+    "${jvm[@]}" -cp "$libs/*" kafka.tools.StorageTool format -t "$(cluster_id)" -c "$config" --ignore-formatted \
       >"$base/format.log" 2>&1 || die "storage format failed: $(tail -5 "$base/format.log")"
   fi
   say "starting Kafka $version on $(brokers) (controller 127.0.0.1:$(cat "$cport_file"))"
   # setsid: the broker outlives this script and is not in the caller's process group (Ctrl-C there
   # does not reach it; stop/halt do)
   # (setsid execs java in place, so $! is the JVM)
-  setsid "${jvm[@]}" kafka.Kafka "$config" </dev/null >>"$log" 2>&1 &
+  local cds
+  cds="$(cds_args)"
+  setsid "${jvm[@]}" ${cds:+"$cds"} "${extra_jvm[@]}" -cp "$libs/*" kafka.Kafka "$config" </dev/null >>"$log" 2>&1 &
   echo $! >"$pid_file"
   wait_ready
   brokers
 }
 
 # Sends TERM (a controlled shutdown) and waits for the JVM to exit; KILL after 30 s.
+# Sends TERM (a controlled shutdown) and waits for the JVM to exit; KILL after 30 s (60 s while it
+# writes the class-data archive). A finished archive goes beside the jars; a killed JVM's is dropped.
 stop_broker() {
   running || return 0
-  local pid i
+  local pid i limit=300 killed=0
   pid="$(cat "$pid_file")"
+  if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q ArchiveClassesAtExit; then
+    limit=600
+    say "writing the class-data archive (once per machine: later starts are faster)"
+  fi
   kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 300; i++)); do
+  for ((i = 0; i < limit; i++)); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
   if kill -0 "$pid" 2>/dev/null; then
-    say "the broker did not stop within 30 s: killing it"
+    say "the broker did not stop within $((limit / 10)) s: killing it"
     kill -KILL "$pid" 2>/dev/null || true
+    killed=1
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
   fi
   rm -f "$pid_file"
+  if [[ -s "$cds_pending" && $killed -eq 0 ]]; then
+    # copied beside the archive, then renamed without replacing: a concurrent start sees all or nothing
+    local archive
+    archive="$(cds_archive)"
+    cp "$cds_pending" "$archive.$$" && mv -n "$archive.$$" "$archive"
+    rm -f "$archive.$$"
+  fi
+  rm -f "$cds_pending"
 }
 
 halt() {
