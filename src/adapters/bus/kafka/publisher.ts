@@ -19,14 +19,20 @@ const RECORD_OVERHEAD = 32
  * the same partition whichever client (Java, Python, this one) wrote it.
  *
  * Outages: a send that fails with a retriable error (broker unreachable, restarting, not leader yet) is
- * tried again with backoff (50 ms doubling to 1 s) until `publishTimeoutMs` has passed, then the
- * publish fails with UnavailableError. A failed send makes the client start a new producer id, so a
+ * tried again until `publishTimeoutMs` has passed, then the publish fails with UnavailableError. While
+ * the broker cannot be reached, one probe (a metadata request, 100 ms doubling to 1 s) knocks for all
+ * waiting publishes, which retry together when it gets through; other retriable answers back off per
+ * publish (50 ms doubling to 1 s). A failed send makes the client start a new producer id, so a
  * retry never trips over its predecessor's sequence numbers; an attempt that timed out on our side may
  * still have been written, which at-least-once delivery allows.
  */
 export class KafkaPublisher {
   readonly #producer: Producer
   readonly #timeoutMs: number
+  /** Set while the broker is unreachable: resolves when the probe reaches it again. */
+  #recovered: Promise<void> | undefined
+  #checking: Promise<boolean> | undefined
+  #closed = false
 
   constructor(options: ResolvedKafkaBusOptions) {
     this.#timeoutMs = options.publishTimeoutMs
@@ -80,6 +86,9 @@ export class KafkaPublisher {
       } finally {
         clearTimeout(timer)
       }
+      // While the broker is away, every waiting publish waits for one probe to get through, instead
+      // of each knocking on its own; a failure that is not an outage (the broker answered) backs off.
+      if (await this.#outage(deadline)) continue
       await sleep(Math.max(0, Math.min(delay, deadline - Date.now())))
       delay = Math.min(delay * 2, 1_000)
     }
@@ -89,7 +98,59 @@ export class KafkaPublisher {
     )
   }
 
+  /**
+   * After a failed send: when the broker cannot be reached, waits (until `deadline` at most) for the
+   * single probe loop to reach it again, and returns true; returns false when the broker answers.
+   */
+  async #outage(deadline: number): Promise<boolean> {
+    if (this.#recovered === undefined) {
+      // one check for all the publishes that failed at about the same time
+      this.#checking ??= this.#reachable().finally(() => {
+        this.#checking = undefined
+      })
+      if (await this.#checking) return false
+      if (this.#recovered === undefined) {
+        const recovered = Promise.withResolvers<void>()
+        this.#recovered = recovered.promise
+        void this.#probe().then(() => {
+          this.#recovered = undefined
+          recovered.resolve()
+        })
+      }
+    }
+    const remaining = deadline - Date.now()
+    if (remaining <= 0) return true
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      this.#recovered,
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, remaining)
+      }),
+    ])
+    clearTimeout(timer)
+    return true
+  }
+
+  async #probe(): Promise<void> {
+    let delay = 100
+    while (!this.#closed) {
+      await sleep(delay)
+      if (await this.#reachable()) return
+      delay = Math.min(delay * 2, 1_000)
+    }
+  }
+
+  async #reachable(): Promise<boolean> {
+    try {
+      await this.#producer.metadata({ topics: [], forceUpdate: true })
+      return true
+    } catch {
+      return false
+    }
+  }
+
   close(): Promise<void> {
+    this.#closed = true
     return this.#producer.close()
   }
 }

@@ -175,6 +175,7 @@ export class KafkaSubscription implements Subscription {
         })
         this.#stream = stream
         this.#paused = false
+
         const ended = new Promise<Error | undefined>((resolve) => {
           let failure: Error | undefined
           stream.on('error', (error: Error) => {
@@ -228,7 +229,7 @@ export class KafkaSubscription implements Subscription {
       this.#paused = true
       this.#stream?.pause()
     }
-    lane.running ??= this.#run(lane)
+    this.#kick(lane)
   }
 
   #release(count: number): void {
@@ -248,22 +249,36 @@ export class KafkaSubscription implements Subscription {
     lane.queue = []
   }
 
+  /** Starts the lane's runner unless one is going. */
+  #kick(lane: Lane): void {
+    if (lane.running !== undefined || lane.queue.length === 0 || this.#abort.signal.aborted) return
+    // #run may finish synchronously (every queued message a skipped duplicate): the reset below runs
+    // as a microtask, after this assignment, so a finished runner never stays recorded as going
+    const running = this.#run(lane)
+    lane.running = running
+    running
+      .catch((error: unknown) => {
+        this.#options.logger.error(
+          { err: describe(error), group: this.#subscribe.groupId },
+          'kafka: lane failed',
+        )
+      })
+      .finally(() => {
+        if (lane.running === running) lane.running = undefined
+        this.#kick(lane)
+      })
+  }
+
   async #run(lane: Lane): Promise<void> {
-    try {
-      while (lane.queue.length > 0 && !this.#abort.signal.aborted) {
-        const message = lane.queue.shift()!
-        this.#release(1)
-        if (message.offset <= lane.done) continue
-        if (!this.#owns(message.topic, message.partition)) continue
-        if (!(await this.#process(message))) break
-        lane.done = message.offset
-        this.#committer.mark(message.topic, message.partition, message.offset + 1n, message.leaderEpoch)
-      }
-    } finally {
-      lane.running = undefined
+    while (lane.queue.length > 0 && !this.#abort.signal.aborted) {
+      const message = lane.queue.shift()!
+      this.#release(1)
+      if (message.offset <= lane.done) continue
+      if (!this.#owns(message.topic, message.partition)) continue
+      if (!(await this.#process(message))) break
+      lane.done = message.offset
+      this.#committer.mark(message.topic, message.partition, message.offset + 1n, message.leaderEpoch)
     }
-    // a message may have arrived between the last check and the reset above
-    if (lane.queue.length > 0 && !this.#abort.signal.aborted) lane.running ??= this.#run(lane)
   }
 
   /** True when the message was handled or dead-lettered, false when stopping cut it short. */
