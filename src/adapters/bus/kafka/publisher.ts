@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { compatibilityPartitioner, ProduceAcks, Producer } from '@platformatic/kafka'
-import { UnavailableError } from '../../../core/errors.ts'
+import { type OnexError, UnavailableError } from '../../../core/errors.ts'
 import { canRetry, describe, toBusError } from './errors.ts'
 import { kafkaBusDefaults, type ResolvedKafkaBusOptions } from './options.ts'
 
@@ -13,25 +13,47 @@ export interface OutgoingRecord {
 /** Per-record overhead in a record batch (lengths, varints, headers count), roughly. */
 const RECORD_OVERHEAD = 32
 
+/** One publish, publishBatch or dead letter: settles when all its records are acknowledged, or fails. */
+interface Call {
+  what: string
+  deadline: number
+  remaining: number
+  settled: boolean
+  resolve(): void
+  reject(error: OnexError): void
+}
+
+interface Entry {
+  record: OutgoingRecord
+  bytes: number
+  call: Call
+}
+
 /**
- * One idempotent producer (acks=all, one request in flight per broker, so a retry cannot reorder)
- * shared by every publish of the bus. Keys go through Java's murmur2 partitioner, so that a key lands on
- * the same partition whichever client (Java, Python, this one) wrote it.
+ * One idempotent producer (acks=all) shared by every publish of the bus, behind a queue.
  *
- * Outages: a send that fails with a retriable error (broker unreachable, restarting, not leader yet) is
- * tried again until `publishTimeoutMs` has passed, then the publish fails with UnavailableError. While
- * the broker cannot be reached, one probe (a metadata request, 100 ms doubling to 1 s) knocks for all
- * waiting publishes, which retry together when it gets through; other retriable answers back off per
- * publish (50 ms doubling to 1 s). A failed send makes the client start a new producer id, so a
- * retry never trips over its predecessor's sequence numbers; an attempt that timed out on our side may
- * still have been written, which at-least-once delivery allows.
+ * Requests: one produce request in flight at a time, carrying whatever was queued meanwhile, up to
+ * ~900 KB (the broker refuses record batches over 1 MiB by default). Concurrent publishes thus share
+ * requests instead of queueing one request each behind the idempotent producer's single in-flight
+ * slot, and the queue keeps their order: events with the same key keep the order of their publishes.
+ * Keys go through Java's murmur2 partitioner, so a key lands on the same partition whichever client
+ * (Java, Python, this one) wrote it.
+ *
+ * Outages: a request that fails with a retriable error (broker unreachable, restarting, not leader yet)
+ * is sent again, while each publish in it fails with UnavailableError once its own `publishTimeoutMs`
+ * has passed. While the broker cannot be reached, a probe (a metadata request, 100 ms doubling to 1 s)
+ * knocks until it answers; other retriable answers back off (50 ms doubling to 1 s). A failed request
+ * makes the client start a new producer id, so a retry never trips over its predecessor's sequence
+ * numbers; a request that timed out on our side may still have been written, which at-least-once
+ * delivery allows. A request refused for good (a topic that does not exist) is split by topic, so that
+ * only the publishes to the bad topic fail.
  */
 export class KafkaPublisher {
   readonly #producer: Producer
   readonly #timeoutMs: number
-  /** Set while the broker is unreachable: resolves when the probe reaches it again. */
-  #recovered: Promise<void> | undefined
-  #checking: Promise<boolean> | undefined
+  readonly #queue: Entry[] = []
+  #head = 0
+  #pumping = false
   #closed = false
 
   constructor(options: ResolvedKafkaBusOptions) {
@@ -42,7 +64,7 @@ export class KafkaPublisher {
       idempotent: true,
       acks: ProduceAcks.ALL,
       partitioner: compatibilityPartitioner,
-      // the client's own retries stay short: the loop in #sendWithin owns the deadline
+      // the client's own retries stay short: #sendBatch owns the deadlines
       retries: 2,
       retryDelay: 100,
       connectTimeout: Math.min(options.publishTimeoutMs, 2_000),
@@ -54,87 +76,144 @@ export class KafkaPublisher {
     })
   }
 
-  /** Sends `records` in order, in as few requests as the size limit allows; resolves when all are acknowledged. */
-  async send(records: readonly OutgoingRecord[], what: string): Promise<void> {
-    const deadline = Date.now() + this.#timeoutMs
-    for (const chunk of chunks(records, kafkaBusDefaults.maxRequestBytes)) {
-      await this.#sendWithin(chunk, deadline, what)
+  /** Queues `records` in order; resolves when all are acknowledged. */
+  send(records: readonly OutgoingRecord[], what: string): Promise<void> {
+    if (records.length === 0) return Promise.resolve()
+    const done = Promise.withResolvers<void>()
+    const call: Call = {
+      what,
+      deadline: Date.now() + this.#timeoutMs,
+      remaining: records.length,
+      settled: false,
+      resolve: () => {
+        call.settled = true
+        done.resolve()
+      },
+      reject: (error) => {
+        call.settled = true
+        done.reject(error)
+      },
+    }
+    for (const record of records)
+      this.#queue.push({
+        record,
+        call,
+        bytes: record.value.length + (record.key?.length ?? 0) + RECORD_OVERHEAD,
+      })
+    void this.#pump()
+    return done.promise
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) return
+    this.#pumping = true
+    try {
+      while (this.#head < this.#queue.length) {
+        const batch: Entry[] = []
+        let bytes = 0
+        while (this.#head < this.#queue.length) {
+          const entry = this.#queue[this.#head]!
+          if (batch.length > 0 && bytes + entry.bytes > kafkaBusDefaults.maxRequestBytes) break
+          this.#head++
+          // what is left of a publish that already failed is not sent
+          if (entry.call.settled) continue
+          batch.push(entry)
+          bytes += entry.bytes
+        }
+        if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
+          this.#queue.splice(0, this.#head)
+          this.#head = 0
+        }
+        if (batch.length > 0) await this.#sendBatch(batch)
+      }
+    } finally {
+      this.#pumping = false
     }
   }
 
-  async #sendWithin(records: OutgoingRecord[], deadline: number, what: string): Promise<void> {
+  /** Sends `batch` until it is acknowledged; settles its calls (acknowledged, expired or refused). */
+  async #sendBatch(batch: Entry[]): Promise<void> {
     let delay = 50
     let lastError: unknown
     for (;;) {
-      const remaining = deadline - Date.now()
-      if (remaining <= 0) break
+      batch = this.#expire(batch, lastError)
+      if (batch.length === 0) return
+      const deadline = batch.reduce((min, e) => Math.min(min, e.call.deadline), Number.POSITIVE_INFINITY)
       let timer: NodeJS.Timeout | undefined
       const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), remaining)
+        timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()))
       })
-      const sending = this.#producer.send({ messages: records })
+      const sending = this.#producer.send({ messages: batch.map((e) => e.record) })
       try {
         const outcome = await Promise.race([sending, timedOut])
-        if (outcome !== 'timeout') return
-        // abandoned: it may still land, or fail, later
+        if (outcome !== 'timeout') {
+          for (const e of batch) if (--e.call.remaining === 0 && !e.call.settled) e.call.resolve()
+          return
+        }
+        // abandoned: it may still land, or fail, later; the publishes past their deadline fail now
         sending.catch(() => undefined)
         lastError = new Error(`no acknowledgement within ${this.#timeoutMs} ms`)
-        break
+        continue
       } catch (error) {
-        if (!canRetry(error)) throw toBusError(error, what)
+        if (!canRetry(error)) {
+          await this.#refused(batch, error)
+          return
+        }
         lastError = error
       } finally {
         clearTimeout(timer)
       }
-      // While the broker is away, every waiting publish waits for one probe to get through, instead
-      // of each knocking on its own; a failure that is not an outage (the broker answered) backs off.
-      if (await this.#outage(deadline)) continue
-      await sleep(Math.max(0, Math.min(delay, deadline - Date.now())))
+      if (this.#closed) {
+        this.#expire(batch, new Error('the bus closed'), true)
+        return
+      }
+      // the broker away: wait for it to answer again; it answered: back off
+      if (!(await this.#reachable())) {
+        await this.#waitUntilReachable(batch.reduce((max, e) => Math.max(max, e.call.deadline), 0))
+        continue
+      }
+      await sleep(delay)
       delay = Math.min(delay * 2, 1_000)
     }
-    throw new UnavailableError(
-      `${what}: Kafka did not acknowledge within ${this.#timeoutMs} ms (${describe(lastError)})`,
-      { cause: lastError },
-    )
   }
 
-  /**
-   * After a failed send: when the broker cannot be reached, waits (until `deadline` at most) for the
-   * single probe loop to reach it again, and returns true; returns false when the broker answers.
-   */
-  async #outage(deadline: number): Promise<boolean> {
-    if (this.#recovered === undefined) {
-      // one check for all the publishes that failed at about the same time
-      this.#checking ??= this.#reachable().finally(() => {
-        this.#checking = undefined
-      })
-      if (await this.#checking) return false
-      if (this.#recovered === undefined) {
-        const recovered = Promise.withResolvers<void>()
-        this.#recovered = recovered.promise
-        void this.#probe().then(() => {
-          this.#recovered = undefined
-          recovered.resolve()
-        })
-      }
+  /** Fails the publishes whose deadline passed (all of them with `all`); returns the entries left. */
+  #expire(batch: Entry[], lastError: unknown, all = false): Entry[] {
+    const now = Date.now()
+    const left: Entry[] = []
+    for (const e of batch) {
+      if (e.call.settled) continue
+      if (all || now >= e.call.deadline)
+        e.call.reject(
+          new UnavailableError(
+            `${e.call.what}: Kafka did not acknowledge within ${this.#timeoutMs} ms (${describe(lastError)})`,
+            { cause: lastError },
+          ),
+        )
+      else left.push(e)
     }
-    const remaining = deadline - Date.now()
-    if (remaining <= 0) return true
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([
-      this.#recovered,
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, remaining)
-      }),
-    ])
-    clearTimeout(timer)
-    return true
+    return left
   }
 
-  async #probe(): Promise<void> {
+  /** A request refused for good: per topic, so that only the publishes to the topic at fault fail. */
+  async #refused(batch: Entry[], error: unknown): Promise<void> {
+    const byTopic = new Map<string, Entry[]>()
+    for (const e of batch) {
+      const list = byTopic.get(e.record.topic) ?? []
+      list.push(e)
+      byTopic.set(e.record.topic, list)
+    }
+    if (byTopic.size === 1) {
+      for (const e of batch) if (!e.call.settled) e.call.reject(toBusError(error, e.call.what))
+      return
+    }
+    for (const entries of byTopic.values()) await this.#sendBatch(entries)
+  }
+
+  async #waitUntilReachable(deadline: number): Promise<void> {
     let delay = 100
-    while (!this.#closed) {
-      await sleep(delay)
+    while (!this.#closed && Date.now() < deadline) {
+      await sleep(Math.min(delay, Math.max(0, deadline - Date.now())))
       if (await this.#reachable()) return
       delay = Math.min(delay * 2, 1_000)
     }
@@ -153,21 +232,4 @@ export class KafkaPublisher {
     this.#closed = true
     return this.#producer.close()
   }
-}
-
-/** Consecutive slices of `records`, each under `maxBytes` (a record larger than that travels alone). */
-function* chunks(records: readonly OutgoingRecord[], maxBytes: number): Generator<OutgoingRecord[]> {
-  let chunk: OutgoingRecord[] = []
-  let bytes = 0
-  for (const record of records) {
-    const size = record.value.length + (record.key?.length ?? 0) + RECORD_OVERHEAD
-    if (chunk.length > 0 && bytes + size > maxBytes) {
-      yield chunk
-      chunk = []
-      bytes = 0
-    }
-    chunk.push(record)
-    bytes += size
-  }
-  if (chunk.length > 0) yield chunk
 }

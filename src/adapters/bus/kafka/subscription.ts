@@ -33,6 +33,8 @@ export interface SubscriptionDeps {
 /** The messages of one partition, handled one after the other. */
 interface Lane {
   queue: Message[]
+  /** Index of the next message in `queue` (shift() would copy the array each time). */
+  next: number
   running: Promise<void> | undefined
   /** Highest offset handled or dead-lettered: a redelivered copy (after a reconnect) is skipped. */
   done: bigint
@@ -220,7 +222,7 @@ export class KafkaSubscription implements Subscription {
     const key = `${message.topic}:${message.partition}`
     let lane = this.#lanes.get(key)
     if (lane === undefined) {
-      lane = { queue: [], running: undefined, done: -1n }
+      lane = { queue: [], next: 0, running: undefined, done: -1n }
       this.#lanes.set(key, lane)
     }
     lane.queue.push(message)
@@ -245,13 +247,14 @@ export class KafkaSubscription implements Subscription {
   }
 
   #drop(lane: Lane): void {
-    this.#buffered -= lane.queue.length
+    this.#buffered -= lane.queue.length - lane.next
     lane.queue = []
+    lane.next = 0
   }
 
   /** Starts the lane's runner unless one is going. */
   #kick(lane: Lane): void {
-    if (lane.running !== undefined || lane.queue.length === 0 || this.#abort.signal.aborted) return
+    if (lane.running !== undefined || lane.next === lane.queue.length || this.#abort.signal.aborted) return
     // #run may finish synchronously (every queued message a skipped duplicate): the reset below runs
     // as a microtask, after this assignment, so a finished runner never stays recorded as going
     const running = this.#run(lane)
@@ -270,8 +273,15 @@ export class KafkaSubscription implements Subscription {
   }
 
   async #run(lane: Lane): Promise<void> {
-    while (lane.queue.length > 0 && !this.#abort.signal.aborted) {
-      const message = lane.queue.shift()!
+    while (lane.next < lane.queue.length && !this.#abort.signal.aborted) {
+      const message = lane.queue[lane.next++]!
+      if (lane.next === lane.queue.length) {
+        lane.queue = []
+        lane.next = 0
+      } else if (lane.next >= 1024) {
+        lane.queue = lane.queue.slice(lane.next)
+        lane.next = 0
+      }
       this.#release(1)
       if (message.offset <= lane.done) continue
       if (!this.#owns(message.topic, message.partition)) continue
