@@ -119,7 +119,8 @@ ensure_libs() {
 EOF
     say "fetching Kafka $version jars from Maven Central into $libs (once)"
     mvn -B -q -Dstyle.color=never -f "$work/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
-      -DoutputDirectory="$work/libs" >&2 || die "mvn could not fetch kafka_2.13:$version"
+      -DoutputDirectory="$work/libs" >"$work/mvn.log" 2>&1 ||
+      die "mvn could not fetch kafka_2.13:$version: $(tail -30 "$work/mvn.log")"
     # a zip's directory keeps file names as plain text
     grep -qa 'kafka/tools/StorageTool.class' "$work/libs/kafka_2.13-$version.jar" ||
       die "kafka_2.13-$version.jar has no kafka.tools.StorageTool"
