@@ -132,6 +132,42 @@ describe('kafka bus', { skip: kafkaSkip }, () => {
       assert.ok(byMember[1]!.has(i), `event ${i} handled by the remaining member`)
   })
 
+  it('loses nothing while members join and leave under a stream, slow handlers in flight', async (t) => {
+    const { bus, topic } = await withTopic(t, 6)
+    const group = uniqueGroup('churn')
+    const seen = new Map<number, number>()
+    const handler = async (e: DeliveredEvent) => {
+      await sleep(2) // handlers in flight whenever a rebalance comes
+      seen.set(n(e), (seen.get(n(e)) ?? 0) + 1)
+    }
+    await bus.subscribe({ groupId: group, topics: [topic], handler })
+    let next = 0
+    let streaming = true
+    const stream = (async () => {
+      while (streaming) {
+        const batch = Array.from({ length: 20 }, () => numbered(next, `key-${next++ % 13}`))
+        await bus.publishBatch(batch.map((envelope) => ({ topic, envelope })))
+        await sleep(20)
+      }
+    })()
+    // a second bus: other members, as in another process
+    const other = await openTestBus(t)
+    await sleep(500)
+    const second = await other.subscribe({ groupId: group, topics: [topic], handler })
+    await sleep(1_000)
+    const third = await other.subscribe({ groupId: group, topics: [topic], handler })
+    await sleep(1_000)
+    await second.stop()
+    await sleep(1_000)
+    await third.stop()
+    await sleep(500)
+    streaming = false
+    await stream
+    await waitFor(() => seen.size === next, 30_000, `all ${next} events`)
+    const twice = [...seen.values()].filter((c) => c > 1).length
+    t.diagnostic(`${next} events through 4 rebalances; ${twice} handled twice`)
+  })
+
   it('stop() commits what was handled: the next subscription of the group starts after it', async (t) => {
     const { bus, topic } = await withTopic(t, 2)
     const group = uniqueGroup('resume')

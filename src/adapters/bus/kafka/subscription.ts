@@ -100,6 +100,8 @@ export class KafkaSubscription implements Subscription {
         o.logger.warn({ err: describe(error), group: subscribe.groupId }, 'kafka consumer error')
     })
     this.#committer = new OffsetCommitter(this.#consumer, (t, p) => this.#owns(t, p), o.logger)
+    // after a rebalance: what was queued for partitions that went to other members is theirs now
+    this.#consumer.on('consumer:group:join', () => this.#forgetRevoked())
   }
 
   /** Joins the group and resolves once the first stream knows where to start. */
@@ -209,6 +211,16 @@ export class KafkaSubscription implements Subscription {
       delay = Math.min(delay * 2, 5_000)
     }
     ready.resolve()
+  }
+
+  #forgetRevoked(): void {
+    for (const [key, lane] of this.#lanes) {
+      const at = key.lastIndexOf(':')
+      if (this.#owns(key.slice(0, at), Number(key.slice(at + 1)))) continue
+      this.#drop(lane)
+      // offsets restart from the committed one if the partition comes back
+      lane.done = -1n
+    }
   }
 
   #owns(topic: string, partition: number): boolean {
