@@ -270,6 +270,18 @@ describe('kafka bus', { skip: kafkaSkip }, () => {
     assert.ok(Date.now() - started < 5_000)
   })
 
+  it('subscribing to a topic that does not exist fails with NotFoundError', async (t) => {
+    const bus = await openTestBus(t)
+    await assert.rejects(
+      bus.subscribe({
+        groupId: uniqueGroup('missing'),
+        topics: [uniqueTopic('missing')],
+        handler: async () => {},
+      }),
+      NotFoundError,
+    )
+  })
+
   it('refuses to publish an envelope that fails the schema', async (t) => {
     const { bus, topic } = await withTopic(t, 1)
     const bad = { ...numbered(1), event_id: 'not-a-uuid' }

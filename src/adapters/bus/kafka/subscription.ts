@@ -177,6 +177,11 @@ export class KafkaSubscription implements Subscription {
               : MessagesStreamFallbackModes.LATEST,
           autocommit: false,
         })
+        if (signal.aborted) {
+          // stop() came while the group was being joined
+          await stream.close().catch(() => undefined)
+          break
+        }
         this.#stream = stream
         this.#paused = false
 
