@@ -47,6 +47,7 @@ test('a broker halted for 10 s under a stream of events: no acknowledged event i
   const producing = await openKafkaBus({ brokers: [kafka.brokers], publishTimeoutMs: 60_000, logger })
   const consuming = await openKafkaBus({ brokers: [kafka.brokers], logger })
   t.after(() => Promise.all([producing.close(), consuming.close()]))
+
   const topic = uniqueTopic('outage')
   await producing.ensureTopics([{ topic, partitions: 3, retentionMs: 3_600_000 }])
 
@@ -60,23 +61,33 @@ test('a broker halted for 10 s under a stream of events: no acknowledged event i
     },
   })
 
-  // a steady stream: one event every 10 ms, each publish awaited on its own
+  // a steady stream: one event every 10 ms, each publish awaited on its own, patient enough (60 s) to
+  // ride out the outage; and a second one, every 20 ms, whose publishes give up after 8 s: those made
+  // early in the outage fail, the later ones land after the restart
   const acked = new Set<number>()
   const failed: unknown[] = []
   const pending = new Set<Promise<void>>()
+  const bounded = await openKafkaBus({ brokers: [kafka.brokers], publishTimeoutMs: 8_000 })
+  t.after(() => bounded.close())
+  const boundedAcked = new Set<number>()
+  const boundedFailed: unknown[] = []
   let next = 0
+  let nextBounded = 1_000_000
   let streaming = true
+  const publishing = (bus: typeof producing, n: number, ok: Set<number>, ko: unknown[]) => {
+    const p = bus
+      .publish(topic, numbered(n, `key-${n % 7}`))
+      .then(
+        () => void ok.add(n),
+        (error: unknown) => void ko.push(error),
+      )
+      .finally(() => pending.delete(p))
+    pending.add(p)
+  }
   const stream = (async () => {
-    while (streaming) {
-      const n = next++
-      const p = producing
-        .publish(topic, numbered(n, `key-${n % 7}`))
-        .then(
-          () => void acked.add(n),
-          (error: unknown) => void failed.push(error),
-        )
-        .finally(() => pending.delete(p))
-      pending.add(p)
+    for (let tick = 0; streaming; tick++) {
+      publishing(producing, next++, acked, failed)
+      if (tick % 2 === 0) publishing(bounded, nextBounded++, boundedAcked, boundedFailed)
       await sleep(10)
     }
   })()
@@ -112,17 +123,25 @@ test('a broker halted for 10 s under a stream of events: no acknowledged event i
 
   await waitFor(() => [...acked].every((n) => seen.has(n)), 60_000, 'every acknowledged event to be consumed')
   phase('every acknowledged event consumed')
-  const missing = [...acked].filter((n) => !seen.has(n))
+  const missing = [...acked, ...boundedAcked].filter((n) => !seen.has(n))
   assert.deepEqual(missing, [], 'no acknowledged event lost')
+  assert.ok(boundedFailed.length > 0, 'publishes with an 8 s limit made early in the outage failed')
+  for (const error of boundedFailed) assert.ok(error instanceof UnavailableError)
+  assert.ok(boundedAcked.size > 0, 'and the later ones landed after the restart')
+  // a publish that failed may still have been written, and one may be written twice (a request
+  // whose answer was lost is sent again), never more: retries must not multiply events
+  const counts = [...seen.values()]
+  assert.ok(Math.max(...counts) <= 2, `an event was handled ${Math.max(...counts)} times`)
   assert.deepEqual(failed, [], `every publish rode out the ${outageMs} ms outage`)
   assert.equal(acked.size, next)
   assert.ok(
-    [...seen.keys()].some((n) => n > lastBeforeRestart),
+    [...seen.keys()].some((n) => n > lastBeforeRestart && n < 1_000_000),
     'the consumer resumed: it handled events published after the restart',
   )
   const duplicates = [...seen.values()].filter((count) => count > 1).length
   t.diagnostic(
-    `outage ${outageMs} ms; ${next} published, all acknowledged; ${seen.size} consumed, ${duplicates} twice`,
+    `outage ${outageMs} ms; ${next} published, all acknowledged; with an 8 s limit ${boundedAcked.size} ` +
+      `acknowledged, ${boundedFailed.length} failed; ${seen.size} consumed, ${duplicates} twice`,
   )
   for (const line of log.slice(0, 8)) t.diagnostic(line.slice(0, 240))
 })

@@ -16,7 +16,6 @@ const RECORD_OVERHEAD = 32
 /** One publish, publishBatch or dead letter: settles when all its records are acknowledged, or fails. */
 interface Call {
   what: string
-  deadline: number
   remaining: number
   settled: boolean
   resolve(): void
@@ -40,8 +39,8 @@ interface Entry {
  * (Java, Python, this one) wrote it.
  *
  * Outages: a request that fails with a retriable error (broker unreachable, restarting, not leader yet)
- * is sent again, while each publish in it fails with UnavailableError once its own `publishTimeoutMs`
- * has passed. While the broker cannot be reached, a probe (a metadata request, 100 ms doubling to 1 s)
+ * is sent again (never while an earlier copy may still be in flight), and each publish fails with
+ * UnavailableError once its own `publishTimeoutMs` has passed, wherever its records are. While the broker cannot be reached, a probe (a metadata request, 100 ms doubling to 1 s)
  * knocks until it answers; other retriable answers back off (50 ms doubling to 1 s). A failed request
  * makes the client start a new producer id, so a retry never trips over its predecessor's sequence
  * numbers; a request that timed out on our side may still have been written, which at-least-once
@@ -55,6 +54,8 @@ export class KafkaPublisher {
   #head = 0
   #pumping = false
   #closed = false
+  /** Why the last request failed, for the message of a publish that times out. */
+  #lastError: unknown
 
   constructor(options: ResolvedKafkaBusOptions) {
     this.#timeoutMs = options.publishTimeoutMs
@@ -64,7 +65,7 @@ export class KafkaPublisher {
       idempotent: true,
       acks: ProduceAcks.ALL,
       partitioner: compatibilityPartitioner,
-      // the client's own retries stay short: #sendBatch owns the deadlines
+      // the client's own retries stay short: #sendBatch retries, each publish has its deadline
       retries: 2,
       retryDelay: 100,
       connectTimeout: Math.min(options.publishTimeoutMs, 2_000),
@@ -79,18 +80,31 @@ export class KafkaPublisher {
   /** Queues `records` in order; resolves when all are acknowledged. */
   send(records: readonly OutgoingRecord[], what: string): Promise<void> {
     if (records.length === 0) return Promise.resolve()
+    if (this.#closed) return Promise.reject(new UnavailableError(`${what}: the Kafka bus is closed`))
     const done = Promise.withResolvers<void>()
+    // the deadline is the call's own: it fails then, whatever request its records are in
+    const timer = setTimeout(() => {
+      call.reject(
+        new UnavailableError(
+          `${what}: Kafka did not acknowledge within ${this.#timeoutMs} ms (${describe(this.#lastError ?? 'no answer')})`,
+          { cause: this.#lastError },
+        ),
+      )
+    }, this.#timeoutMs)
     const call: Call = {
       what,
-      deadline: Date.now() + this.#timeoutMs,
       remaining: records.length,
       settled: false,
       resolve: () => {
+        if (call.settled) return
         call.settled = true
+        clearTimeout(timer)
         done.resolve()
       },
       reject: (error) => {
+        if (call.settled) return
         call.settled = true
+        clearTimeout(timer)
         done.reject(error)
       },
     }
@@ -131,68 +145,40 @@ export class KafkaPublisher {
     }
   }
 
-  /** Sends `batch` until it is acknowledged; settles its calls (acknowledged, expired or refused). */
+  /**
+   * Sends `batch` until it is acknowledged, refused for good, or every publish in it has failed on its
+   * deadline. A request is never sent again while an earlier copy may still be in flight: the client
+   * answers every request (its own timeouts and retries are short), so each attempt is awaited.
+   */
   async #sendBatch(batch: Entry[]): Promise<void> {
     let delay = 50
-    let lastError: unknown
     for (;;) {
-      batch = this.#expire(batch, lastError)
+      batch = batch.filter((e) => !e.call.settled)
       if (batch.length === 0) return
-      const deadline = batch.reduce((min, e) => Math.min(min, e.call.deadline), Number.POSITIVE_INFINITY)
-      let timer: NodeJS.Timeout | undefined
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()))
-      })
-      const sending = this.#producer.send({ messages: batch.map((e) => e.record) })
+      if (this.#closed) {
+        for (const e of batch) e.call.reject(new UnavailableError(`${e.call.what}: the Kafka bus closed`))
+        return
+      }
       try {
-        const outcome = await Promise.race([sending, timedOut])
-        if (outcome !== 'timeout') {
-          for (const e of batch) if (--e.call.remaining === 0 && !e.call.settled) e.call.resolve()
-          return
-        }
-        // abandoned: it may still land, or fail, later; the publishes past their deadline fail now
-        sending.catch(() => undefined)
-        lastError = new Error(`no acknowledgement within ${this.#timeoutMs} ms`)
-        continue
+        await this.#producer.send({ messages: batch.map((e) => e.record) })
+        this.#lastError = undefined
+        for (const e of batch) if (--e.call.remaining === 0) e.call.resolve()
+        return
       } catch (error) {
         if (!canRetry(error)) {
           await this.#refused(batch, error)
           return
         }
-        lastError = error
-      } finally {
-        clearTimeout(timer)
-      }
-      if (this.#closed) {
-        this.#expire(batch, new Error('the bus closed'), true)
-        return
+        this.#lastError = error
       }
       // the broker away: wait for it to answer again; it answered: back off
       if (!(await this.#reachable())) {
-        await this.#waitUntilReachable(batch.reduce((max, e) => Math.max(max, e.call.deadline), 0))
+        await this.#waitUntilReachable(batch)
         continue
       }
       await sleep(delay)
       delay = Math.min(delay * 2, 1_000)
     }
-  }
-
-  /** Fails the publishes whose deadline passed (all of them with `all`); returns the entries left. */
-  #expire(batch: Entry[], lastError: unknown, all = false): Entry[] {
-    const now = Date.now()
-    const left: Entry[] = []
-    for (const e of batch) {
-      if (e.call.settled) continue
-      if (all || now >= e.call.deadline)
-        e.call.reject(
-          new UnavailableError(
-            `${e.call.what}: Kafka did not acknowledge within ${this.#timeoutMs} ms (${describe(lastError)})`,
-            { cause: lastError },
-          ),
-        )
-      else left.push(e)
-    }
-    return left
   }
 
   /** A request refused for good: per topic, so that only the publishes to the topic at fault fail. */
@@ -210,10 +196,11 @@ export class KafkaPublisher {
     for (const entries of byTopic.values()) await this.#sendBatch(entries)
   }
 
-  async #waitUntilReachable(deadline: number): Promise<void> {
+  /** Probes (100 ms doubling to 1 s) until the broker answers, the bus closes or `batch` has all failed. */
+  async #waitUntilReachable(batch: Entry[]): Promise<void> {
     let delay = 100
-    while (!this.#closed && Date.now() < deadline) {
-      await sleep(Math.min(delay, Math.max(0, deadline - Date.now())))
+    while (!this.#closed && batch.some((e) => !e.call.settled)) {
+      await sleep(delay)
       if (await this.#reachable()) return
       delay = Math.min(delay * 2, 1_000)
     }
@@ -230,6 +217,8 @@ export class KafkaPublisher {
 
   close(): Promise<void> {
     this.#closed = true
+    for (let i = this.#head; i < this.#queue.length; i++)
+      this.#queue[i]!.call.reject(new UnavailableError(`${this.#queue[i]!.call.what}: the Kafka bus closed`))
     return this.#producer.close()
   }
 }
