@@ -262,8 +262,7 @@ start() {
   fi
   say "starting Kafka $version on $(brokers) (controller 127.0.0.1:$(cat "$cport_file"))"
   # setsid: the broker outlives this script and is not in the caller's process group (Ctrl-C there
-  # does not reach it; stop/halt do)
-  # (setsid execs java in place, so $! is the JVM)
+  # does not reach it; stop/halt do); setsid execs java in place, so $! is the JVM
   local cds
   cds="$(cds_args)"
   setsid "${jvm[@]}" ${cds:+"$cds"} "${extra_jvm[@]}" -cp "$libs/*" kafka.Kafka "$config" </dev/null >>"$log" 2>&1 &
@@ -272,7 +271,6 @@ start() {
   brokers
 }
 
-# Sends TERM (a controlled shutdown) and waits for the JVM to exit; KILL after 30 s.
 # Sends TERM (a controlled shutdown) and waits for the JVM to exit; KILL after 30 s (60 s while it
 # writes the class-data archive). A finished archive goes beside the jars; a killed JVM's is dropped.
 stop_broker() {
