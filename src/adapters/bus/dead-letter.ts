@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { InvalidInputError, isOnexError } from '../../core/errors.ts'
 import { createEnvelope, type EnvelopeSource, type OnexEnvelopeV1 } from '../../core/events/envelope.ts'
 import { dlqTopicName } from '../../core/events/topics.ts'
@@ -9,14 +10,15 @@ export const DEAD_LETTER_EVENT_TYPE = 'DEAD_LETTER'
 /** A message a consumer gave up on, and why. Shared by the bus adapters so their dead letters agree. */
 export interface FailedMessage {
   topic: string
-  partition: number
-  offset: bigint
+  /** Where it was read, when the adapter knows (recorded in the dead letter's metadata). */
+  partition?: number | undefined
+  offset?: bigint | undefined
   key: string | null
   /** The message as it was on the topic. */
   value: string | Uint8Array
   /** The message as an envelope, when it was one. */
   envelope: OnexEnvelopeV1 | undefined
-  groupId: string
+  groupId?: string | undefined
   reason: string
   /** Handler attempts made: 0 when the message was not a valid envelope (no handler saw it). */
   attempts: number
@@ -48,13 +50,13 @@ export function deadLetterMessage(
     {
       eventType: DEAD_LETTER_EVENT_TYPE,
       payload: { ...payload },
-      correlationId: original?.correlation_id,
+      correlationId: original ? (original.correlation_id ?? original.event_id) : undefined,
       causationId: original?.event_id,
       partitionKey: failed.key || undefined,
       metadata: {
-        consumer_group: failed.groupId,
-        original_partition: failed.partition,
-        original_offset: failed.offset.toString(),
+        ...(failed.groupId === undefined ? {} : { consumer_group: failed.groupId }),
+        ...(failed.partition === undefined ? {} : { original_partition: failed.partition }),
+        ...(failed.offset === undefined ? {} : { original_offset: failed.offset.toString() }),
       },
     },
     ids,
@@ -78,4 +80,27 @@ export function failureReason(err: unknown): string {
   } catch {
     return 'non-error thrown, which cannot be printed'
   }
+}
+
+/** A failed message as the Kafka adapter holds it: its bytes, without partition bookkeeping. */
+export interface FailedBytes {
+  topic: string
+  key: string | null
+  bytes: Uint8Array
+  envelope?: OnexEnvelopeV1 | undefined
+  reason: string
+  attempts: number
+}
+
+/** deadLetterMessage for a FailedBytes, with a fresh event id. */
+export function deadLetterFor(
+  source: EnvelopeSource,
+  failed: FailedBytes,
+  now = new Date(),
+): { topic: string; envelope: OnexEnvelopeV1 } {
+  const { bytes, ...rest } = failed
+  return deadLetterMessage({ ...rest, value: bytes, envelope: failed.envelope }, source, {
+    eventId: randomUUID(),
+    now,
+  })
 }
