@@ -32,7 +32,7 @@ export interface KafkaBus extends EventBus {
    * Writes `bytes` as they are (no envelope check) under `key`: how tests put a poison or a malformed
    * message on a topic. Same delivery guarantees and outage behaviour as publish.
    */
-  publishRaw(topic: string, key: string | null, bytes: Uint8Array): Promise<void>
+  publishRaw(topic: string, key: string | null, bytes: Uint8Array | string): Promise<void>
 }
 
 /**
@@ -134,7 +134,7 @@ export async function openKafkaBus(options: KafkaBusOptions): Promise<KafkaBus> 
       )
     },
 
-    async publishRaw(topic: string, key: string | null, bytes: Uint8Array): Promise<void> {
+    async publishRaw(topic: string, key: string | null, bytes: Uint8Array | string): Promise<void> {
       checkOpen('publishRaw')
       await publisher.send(
         [{ topic, key: key === null ? undefined : Buffer.from(key), value: asBuffer(bytes) }],
@@ -191,7 +191,8 @@ export async function openKafkaBus(options: KafkaBusOptions): Promise<KafkaBus> 
   return bus
 }
 
-function asBuffer(bytes: Uint8Array): Buffer {
+function asBuffer(bytes: Uint8Array | string): Buffer {
+  if (typeof bytes === 'string') return Buffer.from(bytes)
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
