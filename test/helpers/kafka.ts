@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { type KafkaBus, type KafkaBusOptions, openKafkaBus } from '../../src/adapters/bus/kafka/kafka-bus.ts'
 import { createEnvelope, type OnexEnvelopeV1 } from '../../src/core/events/envelope.ts'
+import { ensureDebianTool } from './debian-tool.ts'
 
 /** The shared test broker (npm run test:all starts it with scripts/infra/kafka.sh). */
 export const testKafkaBrokers = process.env['OMNINODE_TEST_KAFKA_BROKERS']
@@ -117,33 +118,7 @@ export async function startOwnKafka(t: TestContext): Promise<OwnKafka> {
   }
 }
 
-function hasCommand(name: string): boolean {
-  try {
-    execFileSync('which', [name], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
 /** Installs Debian's kcat when missing (as root); the reason it cannot be had otherwise. */
 export function ensureKcat(): string | undefined {
-  if (hasCommand('kcat')) return undefined
-  if (process.getuid?.() !== 0) return 'kcat not installable: not found on PATH and not running as root'
-  const install = () =>
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'kcat'], {
-      stdio: 'ignore',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    })
-  try {
-    install()
-  } catch {
-    try {
-      execFileSync('apt-get', ['update'], { stdio: 'ignore' })
-      install()
-    } catch (error) {
-      return `kcat not installable: apt-get failed (${(error as Error).message.split('\n')[0]})`
-    }
-  }
-  return hasCommand('kcat') ? undefined : 'kcat not installable: apt-get ran but kcat is not on PATH'
+  return ensureDebianTool('kcat')
 }
