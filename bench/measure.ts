@@ -20,6 +20,7 @@ export function throughputGBps(work: () => unknown, bytesPerCall: number, budget
 
 export interface Latency {
   p50: number
+  p95: number
   p99: number
   p999: number
   max: number
@@ -34,9 +35,35 @@ export function latencyMs(work: () => unknown, samples: number): Latency {
     work()
     times[i] = performance.now() - start
   }
+  return percentiles(times)
+}
+
+/**
+ * Times each of `samples` calls, one at a time, after `warmup` untimed calls; percentiles in ms. The call
+ * gets its index, so that each can work on its own input.
+ */
+export async function asyncLatencyMs(
+  work: (index: number) => Promise<unknown>,
+  samples: number,
+  warmup: number,
+): Promise<Latency> {
+  for (let i = 0; i < warmup; i++) await work(i)
+  const times = new Float64Array(samples)
+  for (let i = 0; i < samples; i++) {
+    const start = performance.now()
+    await work(warmup + i)
+    times[i] = performance.now() - start
+  }
+  return percentiles(times)
+}
+
+/** Percentiles of durations in ms (sorts `times` in place). */
+export function percentiles(times: Float64Array): Latency {
+  const n = times.length
+  if (n === 0) return { p50: Number.NaN, p95: Number.NaN, p99: Number.NaN, p999: Number.NaN, max: Number.NaN }
   times.sort()
-  const at = (q: number) => times[Math.min(samples - 1, Math.floor(q * samples))]!
-  return { p50: at(0.5), p99: at(0.99), p999: at(0.999), max: times[samples - 1]! }
+  const at = (q: number) => times[Math.min(n - 1, Math.floor(q * n))]!
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), p999: at(0.999), max: times[n - 1]! }
 }
 
 /** Median of a few wall-clock runs, the usual summary when there are only a handful. */

@@ -13,3 +13,20 @@ export function report(
 ): void {
   process.stdout.write(`${JSON.stringify({ bench, metric, value, unit, ...extra })}\n`)
 }
+
+/**
+ * A figure that could not be measured in this run, as a line of its own (value and unit null), so that
+ * a missing figure is visible instead of silently absent.
+ *
+ * @example skipped('db', 'postgres', 'PostgreSQL did not start: initdb failed')
+ */
+export function skipped(
+  bench: string,
+  metric: string,
+  reason: string,
+  extra: Record<string, unknown> = {},
+): void {
+  process.stdout.write(
+    `${JSON.stringify({ bench, metric, value: null, unit: null, skipped: reason, ...extra })}\n`,
+  )
+}

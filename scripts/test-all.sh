@@ -42,7 +42,7 @@ start_server() {
 }
 
 start_server postgres OMNINODE_TEST_DATABASE_URL
-# start_server kafka OMNINODE_TEST_KAFKA_BROKERS
+start_server kafka OMNINODE_TEST_KAFKA_BROKERS
 
 if (($# == 0)); then set -- "test/**/*.test.ts"; fi
 node --test --test-concurrency=2 "$@"

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
-import { getSystemErrorMessage } from 'node:util'
 import type { Blake3 } from '../core/hashing/blake3.ts'
 import { b3sumLine } from './b3sum-line.ts'
+import { reasonOf } from './files/error-text.ts'
 import { allocateReadBuffers, hashFileInto, hashStreamInto } from './hash-input.ts'
 
 export interface HashFilesOptions {
@@ -46,10 +46,6 @@ async function write(stream: NodeJS.WritableStream, text: string): Promise<void>
 // The system's wording ("No such file or directory"), as b3sum prints it, rather than Node's
 // "ENOENT: no such file or directory, open '<path>'", which repeats the path.
 function reason(error: unknown): string {
-  const errno = (error as NodeJS.ErrnoException | null)?.errno
-  if (typeof errno === 'number') {
-    const message = getSystemErrorMessage(errno)
-    return message.charAt(0).toUpperCase() + message.slice(1)
-  }
-  return error instanceof Error ? error.message : String(error)
+  const text = reasonOf(error)
+  return text.charAt(0).toUpperCase() + text.slice(1)
 }

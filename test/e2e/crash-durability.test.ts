@@ -11,7 +11,7 @@ import { startChildServer } from '../helpers/child-server.ts'
  * under a stream of requests and is killed with SIGKILL in the middle of it. Every stamp that was
  * acknowledged with a 2xx must be in the data dir when it is opened again.
  */
-test('after kill -9, every acknowledged stamp is in the data dir', { timeout: 120_000 }, async (t) => {
+test('after kill -9, every acknowledged stamp is in the data dir', { timeout: 240_000 }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'omninode-crash-'))
   t.after(() => rmSync(dataDir, { recursive: true, force: true }))
   const server = await startChildServer(['--data-dir', dataDir])
@@ -54,7 +54,7 @@ test('after kill -9, every acknowledged stamp is in the data dir', { timeout: 12
   }
 })
 
-test('SIGTERM stops the server gracefully: exit 0, data dir unlocked', { timeout: 60_000 }, async (t) => {
+test('SIGTERM stops the server gracefully: exit 0, data dir unlocked', { timeout: 180_000 }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'omninode-term-'))
   t.after(() => rmSync(dataDir, { recursive: true, force: true }))
   const server = await startChildServer(['--data-dir', dataDir])
@@ -78,7 +78,7 @@ test('SIGTERM stops the server gracefully: exit 0, data dir unlocked', { timeout
 })
 
 test('a second server on the same data dir is refused while the first runs', {
-  timeout: 60_000,
+  timeout: 180_000,
 }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'omninode-lock-'))
   t.after(() => rmSync(dataDir, { recursive: true, force: true }))

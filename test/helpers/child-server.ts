@@ -29,7 +29,8 @@ export async function startChildServer(
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`server did not start: ${logs.join('\n')}${stderr.join('')}`)),
-      30_000,
+      // A first start creates the embedded cluster (initdb), which takes seconds on a busy machine.
+      90_000,
     )
     createInterface({ input: child.stdout! }).on('line', (line) => {
       logs.push(line)

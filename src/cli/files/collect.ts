@@ -2,6 +2,7 @@ import type { Dirent } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SIDECAR_SUFFIX } from '../../core/stamp/index.ts'
+import { reasonOf } from './error-text.ts'
 
 /** Directories a walk never enters: version control, dependencies and our own data. */
 const skippedDirectories = new Set(['.git', '.hg', '.svn', 'node_modules', '.omninode'])
@@ -56,14 +57,4 @@ export async function collectFiles(paths: readonly string[], recursive: boolean)
     }
   }
   return { files, problems }
-}
-
-export function reasonOf(err: unknown): string {
-  if (err && typeof err === 'object' && 'code' in err) {
-    const code = String((err as { code: unknown }).code)
-    if (code === 'ENOENT') return 'no such file or directory'
-    if (code === 'EACCES' || code === 'EPERM') return 'permission denied'
-    if (code === 'EISDIR') return 'is a directory'
-  }
-  return err instanceof Error ? err.message : String(err)
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { randomFillSync } from 'node:crypto'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -9,6 +9,7 @@ import { after, before, describe, it, type TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { hashFiles } from '../../../src/cli/hash-files.ts'
 import { type Blake3, loadBlake3 } from '../../../src/core/hashing/blake3.ts'
+import { ensureDebianTool } from '../../helpers/debian-tool.ts'
 
 const MiB = 1 << 20
 const cliScript = fileURLToPath(new URL('../../fixtures/omninode-hash.ts', import.meta.url))
@@ -57,39 +58,14 @@ function collector(): { stream: Writable; text: () => string } {
   return { stream, text: () => Buffer.concat(chunks).toString() }
 }
 
-function hasCommand(name: string): boolean {
-  try {
-    execFileSync('which', [name], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
-// b3sum is the reference. Install it where we may (root, Debian); otherwise say why the tests skip.
-function ensureB3sum(): string | undefined {
-  if (hasCommand('b3sum')) return undefined
-  if (process.getuid?.() !== 0) return 'b3sum not installable: not found on PATH and not running as root'
-  try {
-    execFileSync('apt-get', ['install', '-y', 'b3sum'], { stdio: 'ignore' })
-  } catch {
-    try {
-      execFileSync('apt-get', ['update'], { stdio: 'ignore' })
-      execFileSync('apt-get', ['install', '-y', 'b3sum'], { stdio: 'ignore' })
-    } catch (error) {
-      return `b3sum not installable: apt-get failed (${(error as Error).message.split('\n')[0]})`
-    }
-  }
-  return hasCommand('b3sum') ? undefined : 'b3sum not installable: installed but not on PATH'
-}
-
 describe('hashFiles matches b3sum byte for byte', () => {
   let dir: string
   let blake3: Blake3
   let skipReason: string | undefined
 
   before(async () => {
-    skipReason = ensureB3sum()
+    // b3sum is the reference. Install it where we may (root, Debian); otherwise say why the tests skip.
+    skipReason = ensureDebianTool('b3sum')
     blake3 = await loadBlake3()
     dir = await mkdtemp(join(tmpdir(), 'omninode-hash-'))
     const random = randomFillSync(Buffer.alloc(MiB))

@@ -65,3 +65,18 @@ test('while the database is away the buffer stays bounded, dropping the oldest r
   )
   assert.deepEqual(rows[0]?.sizes, [4, 5, 6, 7, 8], 'the newest rows were kept and written once it was back')
 })
+
+test('at most maxRowsPerSecond rows a second are written; the rest are counted as sampled out', async (t) => {
+  const db = await openPgliteDatabase()
+  t.after(() => db.close())
+  await migrate(db)
+  const recorder = new HashMetricsRecorder(db, { flushIntervalMs: 60_000, maxRowsPerSecond: 10 })
+  await recorder.start()
+  // Align to the start of a second so that the burst falls within one.
+  await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5))
+  for (let i = 0; i < 50; i++) observe(1)
+  await recorder.stop()
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM hash_metrics')
+  assert.equal(rows[0]?.n, 10)
+  assert.equal(recorder.sampledOut, 40)
+})

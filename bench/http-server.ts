@@ -1,0 +1,56 @@
+/**
+ * The server half of bench/http.ts, run as a process of its own so that the load generator's memory and
+ * CPU are not counted as the server's:
+ *
+ *   node bench/http-server.ts bare      fastify with one route, GET / → {"hello":"world"} (the anchor)
+ *   node bench/http-server.ts bridge    the bridge from createBridge, on PostgreSQL when DATABASE_URL is
+ *                                       set (the configured path), else on an in-memory PGlite
+ *
+ * Listens on 127.0.0.1, port 0, and prints {"url": ...} on stdout once it does. Stops on SIGTERM or
+ * SIGINT, and when its stdin closes: the bench that started it is gone, even if it was killed.
+ */
+import Fastify, { type FastifyInstance } from 'fastify'
+import pino from 'pino'
+import { openPgliteDatabase } from '../src/adapters/db/pglite/pglite-database.ts'
+import { createBridge } from '../src/runtime/app.ts'
+import { loadConfig } from '../src/runtime/config/load.ts'
+
+const kind = process.argv[2]
+let app: FastifyInstance
+let close: () => Promise<void>
+
+if (kind === 'bare') {
+  app = Fastify()
+  app.get('/', async () => ({ hello: 'world' }))
+  close = () => app.close()
+} else if (kind === 'bridge') {
+  const databaseUrl = process.env['DATABASE_URL']
+  const config = loadConfig({ env: databaseUrl ? { DATABASE_URL: databaseUrl } : {} })
+  const overrides = databaseUrl ? {} : { db: await openPgliteDatabase() }
+  const bridge = await createBridge(config, pino({ level: 'silent' }), overrides)
+  app = bridge.app
+  close = () => bridge.close()
+} else {
+  process.stderr.write('usage: node bench/http-server.ts bare|bridge\n')
+  process.exit(2)
+}
+
+const url = await app.listen({ host: '127.0.0.1', port: 0 })
+process.stdout.write(`${JSON.stringify({ url })}\n`)
+
+let stopping = false
+const stop = () => {
+  if (stopping) return
+  stopping = true
+  close().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`http-server: close failed: ${String(err)}\n`)
+      process.exit(1)
+    },
+  )
+}
+process.on('SIGTERM', stop)
+process.on('SIGINT', stop)
+process.stdin.on('end', stop)
+process.stdin.resume()
