@@ -161,6 +161,23 @@ async function contract(t: TestContext, backend: Backend): Promise<void> {
     assert.equal(rowCount, 0)
   })
 
+  await t.test(
+    "a transaction re-throws the caller's own error as it is, not as a database error",
+    async () => {
+      // a consumer's handler runs in a transaction (processOnce): its failure reason must survive
+      const mine = new Error('the handler refuses')
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await insertStamp(tx, 21, {})
+          throw mine
+        }),
+        (err) => err === mine,
+      )
+      const { rowCount } = await db.query('SELECT 1 FROM metadata_stamps WHERE file_hash = $1', [hash(21)])
+      assert.equal(rowCount, 0)
+    },
+  )
+
   await t.test('a failed inner transaction rolls back to its savepoint; the outer one commits', async () => {
     await db.transaction(async (tx) => {
       await insertStamp(tx, 30, {})

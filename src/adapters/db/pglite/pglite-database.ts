@@ -98,9 +98,20 @@ class PgliteDatabase implements Database {
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    let thrownByFn: { err: unknown } | undefined
     try {
-      return await this.#pg.transaction((tx) => fn(new PgliteTransaction(tx)))
+      return await this.#pg.transaction(async (tx) => {
+        try {
+          return await fn(new PgliteTransaction(tx))
+        } catch (err) {
+          thrownByFn = { err }
+          throw err
+        }
+      })
     } catch (err) {
+      // what fn threw is re-thrown as it is (its queries already threw domain errors; the rest is
+      // the caller's own); what BEGIN, COMMIT or ROLLBACK threw becomes a domain error
+      if (thrownByFn && thrownByFn.err === err) throw err
       throw toDomainError(err)
     }
   }

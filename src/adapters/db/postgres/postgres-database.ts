@@ -139,7 +139,8 @@ class PostgresDatabase implements Database {
         result = await fn(new PostgresTransaction(s, 0))
       } catch (err) {
         await s.rollback()
-        throw toDomainError(err)
+        // the session's queries already threw domain errors; anything else is the caller's own
+        throw err
       }
       // A lost connection here leaves the outcome unknown to us: the caller gets UnavailableError.
       await s.query('COMMIT')
