@@ -7,9 +7,10 @@ import { type Blake3, loadBlake3 } from '../core/hashing/blake3.ts'
 import { type Clock, systemClock } from '../ports/clock.ts'
 import type { Database } from '../ports/database.ts'
 import type { EventBus } from '../ports/event-bus.ts'
+import { openBus } from './bus.ts'
 import type { BridgeConfig } from './config/load.ts'
 import { checkDatabase, openDatabase, protectDatabase } from './database.ts'
-import { EventBackbone } from './events/backbone.ts'
+import { EventBackbone, eventSource } from './events/backbone.ts'
 import type { HostedNode } from './hosted-node.ts'
 import { correlationIdOf } from './http/correlation.ts'
 import { installErrorHandling } from './http/error-handler.ts'
@@ -35,10 +36,11 @@ export interface BridgeOverrides {
   db?: Database
   clock?: Clock
   /**
-   * The event bus; the bridge closes it too. Without one the bridge still runs: nodes write their
-   * events to the outbox, where they wait until a process with a bus publishes them.
+   * The event bus instead of the configured one (openBus); the bridge closes it too. `null`: no bus at
+   * all; the bridge still runs, and nodes' events wait in the outbox until a process with a bus
+   * publishes them.
    */
-  bus?: EventBus
+  bus?: EventBus | null
   /** Outbox relay tuning (tests). */
   relay?: { pollIntervalMs?: number; initialBackoffMs?: number; maxBackoffMs?: number }
 }
@@ -59,6 +61,7 @@ export async function createBridge(
     metrics,
   })
   let events: EventBackbone | undefined
+  let bus: EventBus | undefined
   try {
     await checkDatabase(db, config)
     const report = await migrate(db)
@@ -66,10 +69,14 @@ export async function createBridge(
     const blake3 = await loadBlake3(config.hashBackend)
     metrics.watchPool(db)
     const clock = overrides.clock ?? systemClock
+    bus =
+      overrides.bus === undefined
+        ? await openBus(config, { logger, source: eventSource(config, 'bus') })
+        : (overrides.bus ?? undefined)
     events = new EventBackbone({
       config,
       db,
-      bus: overrides.bus,
+      bus,
       clock,
       logger: logger.child({ component: 'events' }),
       ...(overrides.relay ? { relay: overrides.relay } : {}),
@@ -93,7 +100,7 @@ export async function createBridge(
         await app.close()
         for (const node of [...nodes].reverse()) await node.stop?.()
         await backbone.stop()
-        await overrides.bus?.close()
+        await bus?.close()
         metrics.close()
         await db.close()
       })()
@@ -102,7 +109,7 @@ export async function createBridge(
     return { app, db, blake3, metrics, events: backbone, close }
   } catch (err) {
     await events?.stop().catch(() => {})
-    await overrides.bus?.close().catch(() => {})
+    await bus?.close().catch(() => {})
     await db.close().catch(() => {})
     metrics.close()
     throw err

@@ -423,7 +423,7 @@ async function deadLetters(t: TestContext, backend: Dialect) {
 test('without a bus the bridge runs, keeps events in the outbox and says so once', async (t) => {
   const lines: Json[] = []
   const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) })
-  const { app, db } = await startTestBridge(t, { logger })
+  const { app, db } = await startTestBridge(t, { logger, bus: null })
   const res = await app.inject({ method: 'POST', url: '/stamp', payload: { content: 'kept\n' } })
   assert.equal(res.statusCode, 200)
   await app.inject({ method: 'POST', url: '/hash', payload: { content: 'kept too' } })

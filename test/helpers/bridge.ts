@@ -22,7 +22,7 @@ export interface TestBridgeOptions {
   backend?: Dialect
   /** An already open database instead (the bridge closes it). */
   db?: Database
-  /** The event bus (the bridge closes it) and relay tuning. */
+  /** The event bus (the bridge closes it; null: none; default: the configured one) and relay tuning. */
   bus?: BridgeOverrides['bus']
   relay?: BridgeOverrides['relay']
   /** @default a silent pino */
@@ -34,7 +34,7 @@ export async function startTestBridge(t: TestContext, options: TestBridgeOptions
   const config: BridgeConfig = { ...loadConfig({ env: {} }), port: 0, ...options.config }
   const logger = options.logger ?? pino({ level: 'silent' })
   const events: BridgeOverrides = {
-    ...(options.bus ? { bus: options.bus } : {}),
+    ...(options.bus !== undefined ? { bus: options.bus } : {}),
     ...(options.relay ? { relay: options.relay } : {}),
   }
   if (options.db || options.backend !== 'postgres') {

@@ -72,6 +72,14 @@ export const configKeys = {
     schema: Type.String({ pattern: '^postgres(ql)?://' }),
     description: 'PostgreSQL URL; when set, replaces the embedded database',
   },
+  kafkaBrokers: {
+    env: 'KAFKA_BROKERS',
+    yaml: 'kafka_brokers',
+    schema: Type.Array(Type.String({ pattern: '^[^\\s,:]+:[0-9]{1,5}$' }), { minItems: 1 }),
+    list: true,
+    description:
+      'Apache Kafka bootstrap brokers, comma-separated `host:port`; when set, replace the in-process event bus',
+  },
   dbPoolSize: {
     env: 'OMNINODE_DB_POOL_SIZE',
     yaml: 'db_pool_size',

@@ -10,6 +10,7 @@ import {
   type EventsPublishedObservation,
   type RelayFailedObservation,
 } from '../../core/diagnostics.ts'
+import { UnavailableError } from '../../core/errors.ts'
 import type { EnvelopeSource } from '../../core/events/envelope.ts'
 import { topicDefinitions } from '../../core/events/topics.ts'
 import type { Clock } from '../../ports/clock.ts'
@@ -21,6 +22,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../../ports/event-bus.ts'
+import { configKeys } from '../config/keys.ts'
 import type { BridgeConfig } from '../config/load.ts'
 import type { Logger } from '../logger.ts'
 import { bridgeVersion } from '../version.ts'
@@ -29,7 +31,10 @@ import { eventRoutes } from './routes.ts'
 import { EventTracer } from './tracer.ts'
 
 export interface EventBackboneDeps {
-  config: Pick<BridgeConfig, 'env' | 'dlqAlertThreshold' | 'dlqAlertWindowMs' | 'eventLogRetentionDays'>
+  config: Pick<
+    BridgeConfig,
+    'env' | 'kafkaBrokers' | 'dlqAlertThreshold' | 'dlqAlertWindowMs' | 'eventLogRetentionDays'
+  >
   db: Database
   /** None: events are kept in the outbox until a process with a bus publishes them. */
   bus: EventBus | undefined
@@ -86,9 +91,9 @@ export class EventBackbone {
     }
   }
 
-  /** Where a node's events come from: `<node>@<host>`, this build's version, the configured environment. */
+  /** Where a node's events come from (eventSource). */
   source(node: string): EnvelopeSource {
-    return { nodeId: `${node}@${hostname()}`, version: bridgeVersion, environment: this.#deps.config.env }
+    return eventSource(this.#deps.config, node)
   }
 
   async start(): Promise<void> {
@@ -102,7 +107,20 @@ export class EventBackbone {
       logger.info('no event bus attached: events are kept in the outbox until one is')
       return
     }
-    await bus.ensureTopics(topicDefinitions(config.env))
+    try {
+      await bus.ensureTopics(topicDefinitions(config.env))
+    } catch (err) {
+      // as a database that does not answer at start: fail fast, naming what to check
+      const where = config.kafkaBrokers
+        ? `the Kafka of ${configKeys.kafkaBrokers.env}=${config.kafkaBrokers.join(',')}`
+        : `the ${bus.kind} event bus`
+      throw new UnavailableError(
+        `cannot create the event topics on ${where}: ${err instanceof Error ? err.message : String(err)}`,
+        {
+          cause: err,
+        },
+      )
+    }
     const relay = new OutboxRelay(db, bus, {
       ...this.#deps.relay,
       onPublished: publishedObserver,
@@ -212,6 +230,11 @@ export class EventBackbone {
       this.#pruning = undefined
     }
   }
+}
+
+/** Where a node's events come from: `<node>@<host>`, this build's version, the configured environment. */
+export function eventSource(config: Pick<BridgeConfig, 'env'>, node: string): EnvelopeSource {
+  return { nodeId: `${node}@${hostname()}`, version: bridgeVersion, environment: config.env }
 }
 
 function publishedObserver(messages: readonly OutgoingMessage[]): void {
