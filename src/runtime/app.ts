@@ -88,6 +88,7 @@ export async function createBridge(
       clock,
       logger,
       outbox: backbone.outbox,
+      consumers: backbone,
       eventSource: (name) => backbone.source(name),
     })
     await backbone.start()

@@ -3,6 +3,7 @@ import type { Blake3 } from '../core/hashing/blake3.ts'
 import { createStampingNode } from '../nodes/stamping/node.ts'
 import type { Clock } from '../ports/clock.ts'
 import type { Database } from '../ports/database.ts'
+import type { EventConsumers } from '../ports/event-consumers.ts'
 import type { Outbox } from '../ports/outbox.ts'
 import type { NodeName } from './config/keys.ts'
 import type { BridgeConfig } from './config/load.ts'
@@ -15,6 +16,8 @@ export interface NodeDeps {
   clock: Clock
   logger: Logger
   outbox: Outbox
+  /** Where a node subscribes its state-changing consumers. */
+  consumers: EventConsumers
   /** Where a node's events come from (source_node_id `<node>@<host>`). */
   eventSource: (node: NodeName) => EnvelopeSource
 }

@@ -14,14 +14,9 @@ import { UnavailableError } from '../../core/errors.ts'
 import type { EnvelopeSource } from '../../core/events/envelope.ts'
 import { topicDefinitions } from '../../core/events/topics.ts'
 import type { Clock } from '../../ports/clock.ts'
-import type { Database, Queryable } from '../../ports/database.ts'
-import type {
-  DeliveredEvent,
-  EventBus,
-  OutgoingMessage,
-  SubscribeOptions,
-  Subscription,
-} from '../../ports/event-bus.ts'
+import type { Database } from '../../ports/database.ts'
+import type { EventBus, OutgoingMessage, Subscription } from '../../ports/event-bus.ts'
+import type { ConsumerOptions, EventConsumers } from '../../ports/event-consumers.ts'
 import { configKeys } from '../config/keys.ts'
 import type { BridgeConfig } from '../config/load.ts'
 import type { Logger } from '../logger.ts'
@@ -44,12 +39,6 @@ export interface EventBackboneDeps {
   relay?: { pollIntervalMs?: number; initialBackoffMs?: number; maxBackoffMs?: number }
 }
 
-/** A state-changing consumer: its handler's changes commit with the event's deduplication mark. */
-export interface ConsumerOptions extends Omit<SubscribeOptions, 'handler'> {
-  /** Make every change with `tx`; an event already processed by this group never gets here. */
-  handle(event: DeliveredEvent, tx: Queryable): Promise<void>
-}
-
 const day = 24 * 60 * 60 * 1000
 const pruneEveryMs = 10 * 60 * 1000
 /** As long as the dead-letter topics keep their messages (core/events/topics.ts). */
@@ -60,7 +49,7 @@ const deadLetterRetentionMs = 30 * day
  * the relay that publishes them (when a bus is attached), the event log and its tracer routes
  * (/events), the DLQ monitor, and the retention of the event tables.
  */
-export class EventBackbone {
+export class EventBackbone implements EventConsumers {
   readonly outbox: SqlOutbox
   readonly store: EventLogStore
   /** Buffers consumed-event entries: give it to withEventLog. */
