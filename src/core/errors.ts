@@ -145,6 +145,23 @@ export class ProtocolViolationError extends OnexError {
   }
 }
 
+/** A node contract (contract.yaml) that cannot be used: names the file and every offending field. */
+export class ContractError extends OnexError {
+  readonly file: string
+  readonly issues: FieldIssue[]
+  constructor(file: string, issues: FieldIssue[], options: OnexErrorOptions = {}) {
+    const first = issues[0]
+    const where = first?.field ? ` at ${first.field}` : ''
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''
+    super('ONEX_CORE_008_INVALID_CONFIG', `invalid contract ${file}${where}: ${first?.message}${more}`, {
+      ...options,
+      details: { file, issues },
+    })
+    this.file = file
+    this.issues = issues
+  }
+}
+
 export class UnavailableError extends OnexError {
   constructor(message: string, options: OnexErrorOptions = {}) {
     super('ONEX_CORE_050_SERVICE_UNAVAILABLE', message, { retryAfterSeconds: 1, ...options })

@@ -18,7 +18,7 @@ import { healthRoutes } from './http/health-routes.ts'
 import { typeboxValidatorCompiler } from './http/validator-compiler.ts'
 import type { Logger } from './logger.ts'
 import { BridgeMetrics } from './metrics.ts'
-import { createNodes } from './nodes.ts'
+import { createNodes, loadContracts, type NodeContracts } from './nodes.ts'
 import { bridgeVersion } from './version.ts'
 
 export interface Bridge {
@@ -46,7 +46,8 @@ export interface BridgeOverrides {
 }
 
 /**
- * The composition root: the one place where adapters meet nodes. It fails fast when the database does
+ * The composition root: the one place where adapters meet nodes. It reads every node's contract first
+ * (a bad one is a ContractError naming the file and the field), and fails fast when the database does
  * not answer at start (an UnavailableError naming DATABASE_URL): migrations must run before any node
  * starts. Once running, the bridge rides out outages on its own (503 + Retry-After, readiness 503).
  */
@@ -55,6 +56,13 @@ export async function createBridge(
   logger: Logger,
   overrides: BridgeOverrides = {},
 ): Promise<Bridge> {
+  let contracts: NodeContracts
+  try {
+    contracts = loadContracts(config)
+  } catch (err) {
+    await overrides.db?.close().catch(() => {})
+    throw err
+  }
   const metrics = new BridgeMetrics()
   const db = protectDatabase(overrides.db ?? (await openDatabase(config, { logger, metrics })), {
     logger,
@@ -82,15 +90,19 @@ export async function createBridge(
       ...(overrides.relay ? { relay: overrides.relay } : {}),
     })
     const backbone = events
-    const nodes = createNodes(config, {
-      db,
-      blake3,
-      clock,
-      logger,
-      outbox: backbone.outbox,
-      consumers: backbone,
-      eventSource: (name) => backbone.source(name),
-    })
+    const nodes = createNodes(
+      config,
+      {
+        db,
+        blake3,
+        clock,
+        logger,
+        outbox: backbone.outbox,
+        consumers: backbone,
+        eventSource: (name) => backbone.source(name),
+      },
+      contracts,
+    )
     await backbone.start()
     for (const node of nodes) await node.start?.()
 

@@ -1,3 +1,5 @@
+import { publishedTopics } from '../core/contracts/parse.ts'
+import type { NodeContract } from '../core/contracts/schema.ts'
 import type { EnvelopeSource } from '../core/events/envelope.ts'
 import type { Blake3 } from '../core/hashing/blake3.ts'
 import { createStampingNode } from '../nodes/stamping/node.ts'
@@ -7,6 +9,7 @@ import type { EventConsumers } from '../ports/event-consumers.ts'
 import type { Outbox } from '../ports/outbox.ts'
 import type { NodeName } from './config/keys.ts'
 import type { BridgeConfig } from './config/load.ts'
+import { loadNodeContract } from './contracts.ts'
 import type { HostedNode } from './hosted-node.ts'
 import type { Logger } from './logger.ts'
 
@@ -23,18 +26,36 @@ export interface NodeDeps {
 }
 
 /** How each node is built from the config and the shared adapters; a new node adds its line here. */
-const nodeFactories: Record<NodeName, (config: BridgeConfig, deps: NodeDeps) => HostedNode> = {
-  stamping: (config, deps) =>
+const nodeFactories: Record<
+  NodeName,
+  (config: BridgeConfig, deps: NodeDeps, contract: NodeContract) => HostedNode
+> = {
+  stamping: (config, deps, contract) =>
     createStampingNode({
       ...deps,
       logger: deps.logger.child({ node: 'stamping' }),
-      events: { source: deps.eventSource('stamping'), environment: config.env },
+      events: {
+        source: deps.eventSource('stamping'),
+        environment: config.env,
+        topics: publishedTopics(contract),
+      },
       batchConcurrency: config.batchConcurrency,
       batchMaxItems: config.batchMaxItems,
     }),
 }
 
-/** The nodes named by `config.nodes`, wired to the shared adapters. */
-export function createNodes(config: BridgeConfig, deps: NodeDeps): HostedNode[] {
-  return config.nodes.map((name) => nodeFactories[name](config, deps))
+/** The contracts of the nodes named by `config.nodes`: read first, so a bad one stops start-up early. */
+export function loadContracts(config: BridgeConfig): NodeContracts {
+  return new Map(config.nodes.map((name) => [name, loadNodeContract(name, config.contractDir)]))
+}
+
+export type NodeContracts = ReadonlyMap<NodeName, NodeContract>
+
+/** The nodes named by `config.nodes`, each driven by its contract and wired to the shared adapters. */
+export function createNodes(config: BridgeConfig, deps: NodeDeps, contracts: NodeContracts): HostedNode[] {
+  return config.nodes.map((name) => {
+    const contract = contracts.get(name)
+    if (!contract) throw new Error(`no contract loaded for node ${name}`)
+    return nodeFactories[name](config, deps, contract)
+  })
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
+import type { PublishedTopics } from '../../core/contracts/parse.ts'
 import { createEnvelope, type EnvelopeSource } from '../../core/events/envelope.ts'
-import { type Environment, type TopicKey, topicName } from '../../core/events/topics.ts'
+import { type Environment, topicName } from '../../core/events/topics.ts'
 import type { Clock } from '../../ports/clock.ts'
 import type { OutgoingMessage } from '../../ports/event-bus.ts'
 import type { StoredStamp } from './store.ts'
@@ -16,7 +17,15 @@ export interface EventContext {
 export interface StampingEventSettings {
   source: EnvelopeSource
   environment: Environment
+  /** The contract's published events (a contract without one of ours fails here, at start). */
+  topics: PublishedTopics
 }
+
+type StampingEvent =
+  | 'METADATA_STAMP_CREATED'
+  | 'METADATA_BATCH_PROCESSED'
+  | 'METADATA_STAMP_VALIDATED'
+  | 'BLAKE3_HASH_GENERATED'
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -25,16 +34,24 @@ const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
  * keyed by the content hash, so that every event about one content keeps its order on the bus.
  */
 export class StampingEvents {
-  #settings: StampingEventSettings
+  #source: EnvelopeSource
   #clock: Clock
+  #topics: Record<StampingEvent, string>
 
   constructor(settings: StampingEventSettings, clock: Clock) {
-    this.#settings = settings
+    this.#source = settings.source
     this.#clock = clock
+    const topic = (event: StampingEvent) => topicName(settings.environment, settings.topics.topicOf(event))
+    this.#topics = {
+      METADATA_STAMP_CREATED: topic('METADATA_STAMP_CREATED'),
+      METADATA_BATCH_PROCESSED: topic('METADATA_BATCH_PROCESSED'),
+      METADATA_STAMP_VALIDATED: topic('METADATA_STAMP_VALIDATED'),
+      BLAKE3_HASH_GENERATED: topic('BLAKE3_HASH_GENERATED'),
+    }
   }
 
   stampCreated(record: StoredStamp, created: boolean, context: EventContext): OutgoingMessage {
-    return this.#message('metadataStampCreated', 'METADATA_STAMP_CREATED', context, record.file_hash, {
+    return this.#message('METADATA_STAMP_CREATED', context, record.file_hash, {
       file_hash: record.file_hash,
       namespace: record.namespace,
       stamp_type: record.stamp_type,
@@ -50,7 +67,7 @@ export class StampingEvents {
     counts: { total: number; succeeded: number; failed: number },
     context: EventContext,
   ): OutgoingMessage {
-    return this.#message('metadataBatchProcessed', 'METADATA_BATCH_PROCESSED', context, undefined, {
+    return this.#message('METADATA_BATCH_PROCESSED', context, undefined, {
       ...counts,
     })
   }
@@ -59,7 +76,7 @@ export class StampingEvents {
     report: { valid: boolean; stamped: boolean; currentHash: string; stamps: readonly unknown[] },
     context: EventContext,
   ): OutgoingMessage {
-    return this.#message('metadataStampValidated', 'METADATA_STAMP_VALIDATED', context, report.currentHash, {
+    return this.#message('METADATA_STAMP_VALIDATED', context, report.currentHash, {
       valid: report.valid,
       stamped: report.stamped,
       current_hash: report.currentHash,
@@ -72,7 +89,7 @@ export class StampingEvents {
     backend: string,
     context: EventContext,
   ): OutgoingMessage {
-    return this.#message('blake3HashGenerated', 'BLAKE3_HASH_GENERATED', context, result.fileHash, {
+    return this.#message('BLAKE3_HASH_GENERATED', context, result.fileHash, {
       file_hash: result.fileHash,
       size_bytes: result.sizeBytes,
       backend,
@@ -80,14 +97,13 @@ export class StampingEvents {
   }
 
   #message(
-    topic: TopicKey,
-    eventType: string,
+    eventType: StampingEvent,
     context: EventContext,
     partitionKey: string | undefined,
     payload: Record<string, unknown>,
   ): OutgoingMessage {
     const envelope = createEnvelope(
-      this.#settings.source,
+      this.#source,
       {
         eventType,
         payload,
@@ -98,6 +114,6 @@ export class StampingEvents {
       },
       { eventId: randomUUID(), now: this.#clock.now() },
     )
-    return { topic: topicName(this.#settings.environment, topic), envelope }
+    return { topic: this.#topics[eventType], envelope }
   }
 }

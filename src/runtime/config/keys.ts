@@ -66,6 +66,13 @@ export const configKeys = {
     list: true,
     description: `Nodes this process hosts, comma-separated (${nodeNames.join(', ')})`,
   },
+  contractDir: {
+    env: 'OMNINODE_CONTRACT_DIR',
+    yaml: 'contract_dir',
+    schema: Type.String({ minLength: 1 }),
+    description:
+      "Directory of `<node>/contract.yaml` files that replace the nodes' own contracts (steps, timeouts, retries, windows)",
+  },
   databaseUrl: {
     env: 'DATABASE_URL',
     yaml: 'database_url',
