@@ -9,7 +9,7 @@ import type { Database } from '../ports/database.ts'
 import type { EventBus } from '../ports/event-bus.ts'
 import { openBus } from './bus.ts'
 import type { BridgeConfig } from './config/load.ts'
-import { checkDatabase, openDatabase, protectDatabase } from './database.ts'
+import { checkDatabase, openDatabase, prepareNewDataDir, protectDatabase } from './database.ts'
 import { EventBackbone, eventSource } from './events/backbone.ts'
 import type { HostedNode } from './hosted-node.ts'
 import { correlationIdOf } from './http/correlation.ts'
@@ -64,6 +64,14 @@ export async function createBridge(
     throw err
   }
   const metrics = new BridgeMetrics()
+  if (!overrides.db) {
+    try {
+      await prepareNewDataDir(config, logger)
+    } catch (err) {
+      metrics.close()
+      throw err
+    }
+  }
   const db = protectDatabase(overrides.db ?? (await openDatabase(config, { logger, metrics })), {
     logger,
     metrics,
