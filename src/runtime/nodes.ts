@@ -1,5 +1,6 @@
 import type { EnvelopeSource } from '../core/events/envelope.ts'
 import type { Blake3 } from '../core/hashing/blake3.ts'
+import { createRegistryNode } from '../nodes/registry/node.ts'
 import { createStampingNode } from '../nodes/stamping/node.ts'
 import type { Clock } from '../ports/clock.ts'
 import type { Database } from '../ports/database.ts'
@@ -31,6 +32,15 @@ const nodeFactories: Record<NodeName, (config: BridgeConfig, deps: NodeDeps) => 
       events: { source: deps.eventSource('stamping'), environment: config.env },
       batchConcurrency: config.batchConcurrency,
       batchMaxItems: config.batchMaxItems,
+    }),
+  registry: (config, deps) =>
+    createRegistryNode({
+      ...deps,
+      logger: deps.logger.child({ node: 'registry' }),
+      events: { source: deps.eventSource('registry'), environment: config.env },
+      namespace: config.registryNamespace,
+      leaderLeaseMs: config.registryLeaderLeaseSeconds * 1000,
+      versionsKept: config.registryVersionsKept,
     }),
 }
 
