@@ -4,7 +4,6 @@ import { type TestContext, test } from 'node:test'
 import { createEnvelope, type OnexEnvelopeV1 } from '../../src/core/events/envelope.ts'
 import { topicName } from '../../src/core/events/topics.ts'
 import type { Introspection, TopologyDiff } from '../../src/core/registry/payloads.ts'
-import type { Bridge } from '../../src/runtime/app.ts'
 import type { BridgeConfig } from '../../src/runtime/config/load.ts'
 import { startTestBridge } from '../helpers/bridge.ts'
 import { type Dialect, dialects, skipReason } from '../helpers/database-backends.ts'
@@ -113,7 +112,7 @@ for (const backend of dialects) {
 }
 
 async function nodeRuntime(tc: TestContext, backend: Dialect) {
-  const { bus, bridge, call, nodeIds } = await start(tc, backend)
+  const { bus, bridge, nodeIds } = await start(tc, backend)
   await bridge.announce(base)
   const ids = ['registry@127.0.0.1:18053', 'stamping@127.0.0.1:18053']
 
@@ -413,4 +412,95 @@ async function namespaces(tc: TestContext, backend: Dialect) {
     200,
   )
   assert.deepEqual(await nodeIds(), ['a-1'])
+}
+
+for (const backend of dialects) {
+  test(`topology stream (SSE) and diff retention (${backend})`, { skip: skipReason(backend) }, (tc) =>
+    streamAndRetention(tc, backend),
+  )
+}
+
+/** Reads server-sent events from a real socket. */
+async function sse(url: string, signal: AbortSignal) {
+  const res = await fetch(url, { signal })
+  assert.equal(res.status, 200)
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/)
+  const events: Array<{ event: string; id: string | undefined; data: Json }> = []
+  const done = (async () => {
+    const decoder = new TextDecoder()
+    let buffer = ''
+    try {
+      for await (const chunk of res.body!) {
+        buffer += decoder.decode(chunk, { stream: true })
+        let end = buffer.indexOf('\n\n')
+        while (end >= 0) {
+          const block = buffer.slice(0, end)
+          buffer = buffer.slice(end + 2)
+          const fields = Object.fromEntries(
+            block
+              .split('\n')
+              .filter((l) => !l.startsWith(':') && l.includes(': '))
+              .map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]),
+          )
+          if (fields['data'])
+            events.push({
+              event: fields['event'] ?? 'message',
+              id: fields['id'],
+              data: JSON.parse(fields['data']),
+            })
+          end = buffer.indexOf('\n\n')
+        }
+      }
+    } catch {
+      // aborted
+    }
+  })()
+  return { events, done }
+}
+
+async function streamAndRetention(tc: TestContext, backend: Dialect) {
+  const { bridge, call } = await start(tc, backend, { nodes: ['registry'], registryVersionsKept: 10 })
+  const url = await bridge.app.listen({ host: '127.0.0.1', port: 0 })
+  const abort = new AbortController()
+  tc.after(() => abort.abort())
+  const version = async () => (await call('GET', '/topology')).body.data.topology_version as number
+  const stream = await sse(`${url}/topology/stream?since=0`, abort.signal)
+  for (let i = 1; i <= 15; i++) {
+    assert.equal((await call('POST', '/nodes', introspection(`n-${i}`))).status, 200)
+    await until(`version ${i}`, async () => (await version()) === i)
+  }
+  await until('15 diffs streamed', () => stream.events.length === 15)
+  assert.deepEqual(
+    stream.events.map((e) => [e.event, Number(e.id), e.data.topology_version, e.data.changes[0].node_id]),
+    Array.from({ length: 15 }, (_, i) => ['diff', i + 1, i + 1, `n-${i + 1}`]),
+  )
+  // only the newest 10 versions are kept: older asks get 410 and a resync
+  const gone = await call('GET', '/topology/diffs?since=2')
+  assert.equal(gone.status, 410)
+  assert.equal(gone.body.error.code, 'ONEX_CORE_031_GONE')
+  assert.equal(gone.body.error.details.oldest_kept, 6)
+  const kept = await call('GET', '/topology/diffs?since=5')
+  assert.equal(kept.status, 200)
+  assert.deepEqual(
+    (kept.body.data.diffs as Json[]).map((d) => d.topology_version),
+    [6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+  )
+  const late = await sse(`${url}/topology/stream?since=1`, abort.signal)
+  await late.done
+  assert.deepEqual(
+    late.events.map((e) => e.event),
+    ['resync'],
+  )
+  // Last-Event-ID resumes where a client left off
+  const resumed = await fetch(`${url}/topology/stream`, {
+    headers: { 'last-event-id': '13' },
+    signal: abort.signal,
+  })
+  const reader = resumed.body!.getReader()
+  let text = ''
+  while (!text.includes('id: 15')) text += new TextDecoder().decode((await reader.read()).value)
+  assert.deepEqual(
+    [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])),
+    [14, 15],
+  )
 }
