@@ -66,6 +66,16 @@ export class LeaderLoop {
     this.#report()
   }
 
+  /**
+   * Stops without giving the lease up, as a crashed process would (the bench measures failover with
+   * it): the others wait for the lease to run out.
+   */
+  async halt(): Promise<void> {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    await this.#running
+  }
+
   /** One pass now (tests and the bench drive it too). */
   pass(): Promise<void> {
     this.#running ??= this.#pass().finally(() => {
