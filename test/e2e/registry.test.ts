@@ -4,6 +4,7 @@ import { type TestContext, test } from 'node:test'
 import { createEnvelope, type OnexEnvelopeV1 } from '../../src/core/events/envelope.ts'
 import { topicName } from '../../src/core/events/topics.ts'
 import type { Introspection, TopologyDiff } from '../../src/core/registry/payloads.ts'
+import { TopologyClient } from '../../src/core/registry/topology-mirror.ts'
 import type { BridgeConfig } from '../../src/runtime/config/load.ts'
 import { startTestBridge } from '../helpers/bridge.ts'
 import { type Dialect, dialects, skipReason } from '../helpers/database-backends.ts'
@@ -485,6 +486,41 @@ async function streamAndRetention(tc: TestContext, backend: Dialect) {
     (kept.body.data.diffs as Json[]).map((d) => d.topology_version),
     [6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
   )
+  // a TopologyClient over HTTP, fed the stream with versions 12 and 13 lost: it catches up by itself
+  const client = new TopologyClient({
+    snapshot: async () => ((await (await fetch(`${url}/topology`)).json()) as Json).data,
+    diffsSince: async (since) => {
+      const res = await fetch(`${url}/topology/diffs?since=${since}`)
+      return res.status === 410 ? undefined : ((await res.json()) as Json).data.diffs
+    },
+  })
+  client.mirror.reset({
+    topology_version: 10,
+    nodes: stream.events.slice(0, 10).map((e) => e.data.changes[0].node),
+  })
+  assert.equal(await client.receive(stream.events[10]!.data as TopologyDiff), 'applied')
+  assert.equal(await client.receive(stream.events[13]!.data as TopologyDiff), 'gap')
+  assert.equal(client.mirror.version, 15)
+  assert.equal(client.resyncs, 0, 'the kept diffs were enough')
+  const snapshot = (await call('GET', '/topology')).body.data
+  assert.deepEqual(
+    client.mirror.nodes.sort((a, b) => a.node_id.localeCompare(b.node_id)),
+    snapshot.nodes,
+  )
+  // one that fell behind what is kept reloads the snapshot (410)
+  const behind = new TopologyClient({
+    snapshot: async () => ((await (await fetch(`${url}/topology`)).json()) as Json).data,
+    diffsSince: async (since) => {
+      const res = await fetch(`${url}/topology/diffs?since=${since}`)
+      return res.status === 410 ? undefined : ((await res.json()) as Json).data.diffs
+    },
+  })
+  behind.mirror.reset({ topology_version: 2, nodes: [] })
+  assert.equal(await behind.receive(stream.events[14]!.data as TopologyDiff), 'gap')
+  assert.equal(behind.resyncs, 1)
+  assert.equal(behind.mirror.version, 15)
+  assert.equal(behind.mirror.nodes.length, 15)
+
   const late = await sse(`${url}/topology/stream?since=1`, abort.signal)
   await late.done
   assert.deepEqual(
