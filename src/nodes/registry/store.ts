@@ -80,19 +80,22 @@ export class RegistryStore {
     return rows[0]
   }
 
-  /** Inserts or replaces the registration from an introspection; alive again, with a fresh lease. */
+  /**
+   * Inserts or replaces the registration from an introspection; alive again, with a fresh lease (from
+   * the database's now). last_heartbeat and last_event_at are the node's own times (event_timestamp).
+   */
   async register(tx: Queryable, p: Introspection, eventAt: Date): Promise<Registration> {
     const { rows } = await tx.query<Registration>(
       `INSERT INTO node_registrations (node_id, namespace, node_type, node_role, node_version, capabilities,
          endpoints, metadata, lease_ttl_seconds, lease_expires_at, epoch, last_heartbeat, last_event_at)
        VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9,
-         now() + make_interval(secs => $9), $10, now(), $11)
+         now() + make_interval(secs => $9), $10, $11, $11)
        ON CONFLICT (node_id) DO UPDATE SET
          namespace = EXCLUDED.namespace, node_type = EXCLUDED.node_type, node_role = EXCLUDED.node_role,
          node_version = EXCLUDED.node_version, capabilities = EXCLUDED.capabilities,
          endpoints = EXCLUDED.endpoints, metadata = EXCLUDED.metadata,
          lease_ttl_seconds = EXCLUDED.lease_ttl_seconds, lease_expires_at = EXCLUDED.lease_expires_at,
-         epoch = EXCLUDED.epoch, last_heartbeat = GREATEST(node_registrations.last_heartbeat, now()),
+         epoch = EXCLUDED.epoch, last_heartbeat = GREATEST(node_registrations.last_heartbeat, EXCLUDED.last_heartbeat),
          last_event_at = EXCLUDED.last_event_at, updated_at = now(),
          -- back from the dead: a removed node starts healthy
          health_status = CASE WHEN node_registrations.removed_at IS NULL
