@@ -540,3 +540,25 @@ async function streamAndRetention(tc: TestContext, backend: Dialect) {
     [14, 15],
   )
 }
+
+test('a registry that starts later asks every node to introspect, and the nodes answer', async (tc) => {
+  const bus = new RecordingBus()
+  const nodes = await startTestBridge(tc, { bus, relay, config: { ...config, nodes: ['stamping'] } })
+  await nodes.announce('http://127.0.0.1:18054')
+  await until('the first introspection', () => bus.topic(t.introspection).length === 1)
+  // the registry comes up afterwards, in another process with its own database, on the same bus
+  const registry = await startTestBridge(tc, { bus, relay, config: { ...config, nodes: ['registry'] } })
+  await until('the start-up request', () => bus.topic(t.request).length === 1)
+  const request = bus.topic(t.request)[0]!
+  assert.equal(request.payload['reason'], 'registry_started')
+  await until('the answer', () =>
+    bus.topic(t.introspection).some((e) => e.correlation_id === request.correlation_id),
+  )
+  const answer = bus.topic(t.introspection).find((e) => e.correlation_id === request.correlation_id)!
+  assert.equal(answer.causation_id, request.event_id)
+  assert.equal(answer.payload['node_id'], 'stamping@127.0.0.1:18054')
+  await until('the registry knows the node', async () => {
+    const res = await registry.app.inject({ url: '/nodes/stamping@127.0.0.1:18054' })
+    return res.statusCode === 200
+  })
+})
