@@ -386,6 +386,15 @@ async function registrations(tc: TestContext, backend: Dialect) {
       assert.equal(ahead.status, 400)
       assert.equal((await call('GET', '/topology/diffs?since=-1')).status, 400)
       assert.equal((await call('GET', '/topology/diffs')).status, 400)
+      const huge = await call('GET', '/topology/diffs?since=99999999999999999999')
+      assert.equal(huge.status, 400, 'never a database error for a bad number')
+      assert.equal(huge.body.error.details.issues[0].field, 'since')
+      const forever = await call('POST', '/nodes', introspection('x-1', { lease_ttl_seconds: 1e12 }))
+      assert.equal(forever.status, 400)
+      assert.equal(forever.body.error.details.issues[0].field, 'lease_ttl_seconds')
+      const missing = await call('POST', '/nodes', { node_id: 'x-2' })
+      assert.equal(missing.status, 400)
+      assert.ok((missing.body.error.details.issues as Json[]).some((i) => i.field === 'node_type'))
     },
   )
 }

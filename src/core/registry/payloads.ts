@@ -48,7 +48,8 @@ export const IntrospectionSchema = Type.Object({
   network_id: Type.Optional(Type.String()),
   deployment_id: Type.Optional(Type.String()),
   epoch: Type.Optional(Type.Integer({ minimum: 0 })),
-  lease_ttl_seconds: Type.Number({ exclusiveMinimum: 0 }),
+  /** Up to a week: a lease is a promise to come back, not a registration for ever. */
+  lease_ttl_seconds: Type.Number({ exclusiveMinimum: 0, maximum: 604_800 }),
 })
 export type Introspection = Static<typeof IntrospectionSchema>
 

@@ -142,7 +142,7 @@ export const registryRoutes: FastifyPluginAsyncTypebox<RegistryRoutesOptions> = 
       const lastEventId = Number(request.headers['last-event-id'])
       const since =
         request.query.since ??
-        (Number.isInteger(lastEventId) && lastEventId >= 0
+        (Number.isSafeInteger(lastEventId) && lastEventId >= 0
           ? lastEventId
           : (await service.snapshot()).topology_version)
       reply.hijack()

@@ -29,14 +29,14 @@ export const NodesQuery = Type.Object(
 
 export const DiffsQuery = Type.Object(
   {
-    since: Type.Integer({ minimum: 0 }),
+    since: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   },
   { additionalProperties: false },
 )
 
 export const StreamQuery = Type.Object(
-  { since: Type.Optional(Type.Integer({ minimum: 0 })) },
+  { since: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })) },
   { additionalProperties: false },
 )
 
