@@ -1,7 +1,10 @@
-import { publishedTopics } from '../core/contracts/parse.ts'
+import { consumedTopicOf, publishedTopics } from '../core/contracts/parse.ts'
 import type { NodeContract } from '../core/contracts/schema.ts'
 import type { EnvelopeSource } from '../core/events/envelope.ts'
+import type { Environment } from '../core/events/topics.ts'
 import type { Blake3 } from '../core/hashing/blake3.ts'
+import type { RegistryEventSettings } from '../nodes/registry/events.ts'
+import { createRegistryNode } from '../nodes/registry/node.ts'
 import { createStampingNode } from '../nodes/stamping/node.ts'
 import type { Clock } from '../ports/clock.ts'
 import type { Database } from '../ports/database.ts'
@@ -42,6 +45,33 @@ const nodeFactories: Record<
       batchConcurrency: config.batchConcurrency,
       batchMaxItems: config.batchMaxItems,
     }),
+  registry: (config, deps, contract) =>
+    createRegistryNode({
+      ...deps,
+      logger: deps.logger.child({ node: 'registry' }),
+      events: registryEventSettings(contract, deps.eventSource('registry'), config.env),
+      namespace: config.registryNamespace,
+      leaderLeaseMs: config.registryLeaderLeaseSeconds * 1000,
+      versionsKept: config.registryVersionsKept,
+    }),
+}
+
+/** The registry's event settings from its contract (also for the registry bench, which builds registries). */
+export function registryEventSettings(
+  contract: NodeContract,
+  source: EnvelopeSource,
+  environment: Environment,
+): RegistryEventSettings {
+  return {
+    source,
+    environment,
+    published: publishedTopics(contract),
+    consumed: {
+      introspection: consumedTopicOf(contract, 'NODE_INTROSPECTION'),
+      heartbeat: consumedTopicOf(contract, 'NODE_HEARTBEAT'),
+      tombstone: consumedTopicOf(contract, 'NODE_TOMBSTONE'),
+    },
+  }
 }
 
 /** The contracts of the nodes named by `config.nodes`: read first, so a bad one stops start-up early. */

@@ -203,6 +203,21 @@ export class EventBackbone implements EventConsumers {
     })
   }
 
+  /**
+   * Publishes what the outbox holds now, for at most `timeoutMs` (best effort: what is left stays in
+   * the outbox for the next relay). A clean stop calls it so that its nodes' tombstones leave at once.
+   */
+  async flush(timeoutMs: number): Promise<void> {
+    const relay = this.#relay
+    if (!relay) return
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      const pass = await relay.relayOnce().catch(() => undefined)
+      if (pass !== undefined && pass !== 'locked' && pass.published === 0) return
+      if (pass === undefined || pass === 'locked') await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+
   /** After the nodes stopped: writes deferred events and log entries, stops the relay and the monitor. */
   async stop(): Promise<void> {
     clearInterval(this.#pruneTimer)
