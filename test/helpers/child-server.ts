@@ -28,8 +28,11 @@ export async function startChildServer(
   child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()))
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`server did not start: ${logs.join('\n')}${stderr.join('')}`)),
-      // A first start creates the embedded cluster (initdb), which takes seconds on a busy machine.
+      () => {
+        // a server left running would keep the test file alive until its own timeout
+        child.kill('SIGKILL')
+        reject(new Error(`server did not start: ${logs.join('\n')}${stderr.join('')}`))
+      }, // A first start creates the embedded cluster (initdb), which takes seconds on a busy machine.
       90_000,
     )
     createInterface({ input: child.stdout! }).on('line', (line) => {
