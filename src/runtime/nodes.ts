@@ -2,6 +2,7 @@ import { publishedTopics } from '../core/contracts/parse.ts'
 import type { NodeContract } from '../core/contracts/schema.ts'
 import type { EnvelopeSource } from '../core/events/envelope.ts'
 import type { Blake3 } from '../core/hashing/blake3.ts'
+import { createReducerNode } from '../nodes/reducer/node.ts'
 import { createStampingNode } from '../nodes/stamping/node.ts'
 import type { Clock } from '../ports/clock.ts'
 import type { Database } from '../ports/database.ts'
@@ -41,6 +42,17 @@ const nodeFactories: Record<
       },
       batchConcurrency: config.batchConcurrency,
       batchMaxItems: config.batchMaxItems,
+    }),
+  reducer: (config, deps, contract) =>
+    createReducerNode({
+      ...deps,
+      logger: deps.logger.child({ node: 'reducer' }),
+      events: {
+        source: deps.eventSource('reducer'),
+        environment: config.env,
+        topics: publishedTopics(contract),
+      },
+      contract,
     }),
 }
 

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import type { FastifyPluginAsync } from 'fastify'
-import { processOnce, withEventLog } from '../../adapters/events/consumers.ts'
+import { processOnce, withBatchEventLog, withEventLog } from '../../adapters/events/consumers.ts'
 import { EventLogRecorder } from '../../adapters/events/event-log-recorder.ts'
 import { EventLogStore } from '../../adapters/events/event-log-store.ts'
 import { OutboxRelay } from '../../adapters/events/outbox-relay.ts'
@@ -16,7 +16,7 @@ import { topicDefinitions } from '../../core/events/topics.ts'
 import type { Clock } from '../../ports/clock.ts'
 import type { Database } from '../../ports/database.ts'
 import type { EventBus, OutgoingMessage, Subscription } from '../../ports/event-bus.ts'
-import type { ConsumerOptions, EventConsumers } from '../../ports/event-consumers.ts'
+import type { BatchConsumerOptions, ConsumerOptions, EventConsumers } from '../../ports/event-consumers.ts'
 import { configKeys } from '../config/keys.ts'
 import type { BridgeConfig } from '../config/load.ts'
 import type { Logger } from '../logger.ts'
@@ -188,6 +188,20 @@ export class EventBackbone implements EventConsumers {
       handler: withEventLog(this.recorder, options.groupId, async (event) => {
         await processOnce(db, options.groupId, event.envelope.event_id, (tx) => handle(event, tx))
       }),
+    })
+  }
+
+  /**
+   * Subscribes a batch consumer: each event of each attempt in the event log (withBatchEventLog); the
+   * handler keeps its own transaction and dedup (BatchConsumerOptions). Undefined when no bus is attached.
+   */
+  async subscribeBatch(options: BatchConsumerOptions): Promise<Subscription | undefined> {
+    const { bus } = this.#deps
+    if (!bus) return undefined
+    const { handleBatch, ...subscribe } = options
+    return bus.subscribeBatch({
+      ...subscribe,
+      handler: withBatchEventLog(this.recorder, options.groupId, handleBatch),
     })
   }
 
