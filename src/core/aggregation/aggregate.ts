@@ -107,6 +107,17 @@ export function aggregate(
   const workflows = t.has('workflow_grouping')
   const custom = t.has('custom') ? settings.customGroupBy : undefined
   const deltas = new Map<string, NamespaceDelta>()
+  // window labels by window start: an ISO string per item would cost more than the rest together
+  const labels = new Map<number, string>()
+  const windowLabel = (at: number) => {
+    const start = windowStart(at, settings.windowSizeMs)
+    let label = labels.get(start)
+    if (label === undefined) {
+      label = new Date(start).toISOString()
+      labels.set(start, label)
+    }
+    return label
+  }
   for (const item of items) {
     const ns = byNamespace ? item.payload.namespace : ALL_NAMESPACES
     let d = deltas.get(ns)
@@ -118,7 +129,7 @@ export function aggregate(
     d.item_count++
     if (item.at < d.first_at) d.first_at = item.at
     if (item.at > d.last_at) d.last_at = item.at
-    if (windows) bump(d.time_windows, new Date(windowStart(item.at, settings.windowSizeMs)).toISOString())
+    if (windows) bump(d.time_windows, windowLabel(item.at))
     switch (item.kind) {
       case 'stamp': {
         const p = item.payload
