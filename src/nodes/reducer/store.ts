@@ -86,8 +86,8 @@ export class ReducerStore {
     const sorted = [...namespaces].sort()
     await tx.query(
       `INSERT INTO bridge_states (namespace, item_count, stamp_count, restamp_count, total_size_bytes,
-         first_event_at, last_event_at, window_start, window_end, items_per_second)
-       SELECT ns, 0, 0, 0, 0, 'epoch', 'epoch', 'epoch', 'epoch', 0
+         first_event_at, last_event_at, window_start, window_end, items_per_second, version)
+       SELECT ns, 0, 0, 0, 0, 'epoch', 'epoch', 'epoch', 'epoch', 0, 0
        FROM unnest($1::text[]) WITH ORDINALITY AS t(ns, i) ORDER BY i
        ON CONFLICT (namespace) DO NOTHING`,
       [sorted],
