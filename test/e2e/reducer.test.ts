@@ -115,6 +115,10 @@ async function countsEverything(t: TestContext, backend: Dialect) {
     assert.equal(res.body.status, 'error')
     assert.equal(res.body.error.code, 'ONEX_CORE_029_NOT_FOUND')
     assert.match(res.body.error.message, /omninode\.reducer\.t9/)
+    const bad = await call('GET', '/bridge-states/not%20a%20namespace')
+    assert.equal(bad.status, 400)
+    assert.equal(bad.body.error.code, 'ONEX_CORE_007_INVALID_INPUT')
+    assert.equal(bad.body.error.details.issues[0].field, 'namespace')
   })
 
   await t.test('10,000 stamps: the totals equal exactly what the stamping store holds', async () => {

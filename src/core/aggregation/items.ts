@@ -9,7 +9,8 @@ import { compileParser } from '../schema.ts'
  * `custom` aggregation may group by any of them.
  */
 
-const namespace = Type.String({ minLength: 1, maxLength: 256 })
+/** The O.N.E. namespace pattern (DESIGN section 4), as the stamping node checks it. */
+const namespace = Type.String({ pattern: '^(omninode|onex)\\.[a-zA-Z0-9_.]+$', maxLength: 256 })
 const nonNegative = Type.Integer({ minimum: 0 })
 
 /** METADATA_STAMP_CREATED (src/nodes/stamping/events.ts). */

@@ -3,7 +3,11 @@ import Type from 'typebox'
 const counts = Type.Record(Type.String(), Type.Integer({ minimum: 0 }))
 
 export const NamespaceParams = Type.Object({
-  namespace: Type.String({ minLength: 1, maxLength: 256, description: 'The namespace of the state' }),
+  namespace: Type.String({
+    pattern: '^(\\*|(omninode|onex)\\.[a-zA-Z0-9_.]+)$',
+    maxLength: 256,
+    description: 'The namespace of the state (`*` when namespace_grouping is off)',
+  }),
 })
 
 export const BridgeStateData = Type.Object({

@@ -62,6 +62,11 @@ describe('toReducerItem', () => {
       () => toReducerItem(envelope('METADATA_STAMP_CREATED', { ...stampPayload, file_size: -1 })),
       (err: unknown) => err instanceof InvalidInputError && err.issues.some((i) => i.field === 'file_size'),
     )
+    assert.throws(
+      () =>
+        toReducerItem(envelope('METADATA_STAMP_CREATED', { ...stampPayload, namespace: 'not a namespace' })),
+      (err: unknown) => err instanceof InvalidInputError && err.issues.some((i) => i.field === 'namespace'),
+    )
     const { namespace: _, ...without } = stampPayload
     assert.throws(
       () => toReducerItem(envelope('METADATA_STAMP_CREATED', without)),
