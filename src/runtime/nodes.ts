@@ -3,6 +3,7 @@ import type { NodeContract } from '../core/contracts/schema.ts'
 import type { EnvelopeSource } from '../core/events/envelope.ts'
 import type { Environment } from '../core/events/topics.ts'
 import type { Blake3 } from '../core/hashing/blake3.ts'
+import { createReducerNode } from '../nodes/reducer/node.ts'
 import type { RegistryEventSettings } from '../nodes/registry/events.ts'
 import { createRegistryNode } from '../nodes/registry/node.ts'
 import { createStampingNode } from '../nodes/stamping/node.ts'
@@ -53,6 +54,17 @@ const nodeFactories: Record<
       namespace: config.registryNamespace,
       leaderLeaseMs: config.registryLeaderLeaseSeconds * 1000,
       versionsKept: config.registryVersionsKept,
+    }),
+  reducer: (config, deps, contract) =>
+    createReducerNode({
+      ...deps,
+      logger: deps.logger.child({ node: 'reducer' }),
+      events: {
+        source: deps.eventSource('reducer'),
+        environment: config.env,
+        topics: publishedTopics(contract),
+      },
+      contract,
     }),
 }
 

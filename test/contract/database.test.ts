@@ -456,8 +456,10 @@ async function contract(t: TestContext, backend: Backend): Promise<void> {
       const top = await catalogue(own)
       assert.notDeepEqual(top, empty)
 
+      // versions may have gaps (each node's migration keeps its number): count the migrations applied
+      const applied = up.steps.length
       let above = top
-      for (let k = 1; k <= latest; k++) {
+      for (let k = 1; k <= applied; k++) {
         const down = await migrate(own, { down: k })
         assert.deepEqual(
           down.steps.map((s) => s.action),
@@ -465,7 +467,7 @@ async function contract(t: TestContext, backend: Backend): Promise<void> {
         )
         const below = await catalogue(own)
         assert.notDeepEqual(below, above, `undo to version ${down.to} changed the schema`)
-        if (k === latest) assert.deepEqual(below, empty, 'all undone: nothing of ours is left')
+        if (k === applied) assert.deepEqual(below, empty, 'all undone: nothing of ours is left')
         await migrate(own)
         assert.deepEqual(await catalogue(own), top, `down ${k} then up: the same schema`)
         above = below

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidInputError } from '../../src/core/errors.ts'
 import { createEnvelope, envelopeKey, type OnexEnvelopeV1 } from '../../src/core/events/envelope.ts'
 import type {
+  BatchSubscribeOptions,
   DeadLetter,
   DeliveredEvent,
   EventBus,
@@ -114,6 +115,45 @@ function deadLetters(t: TestContext, bus: EventBus, topic: string) {
     },
     consumer,
   }
+}
+
+interface BatchConsumer {
+  /** Every call, in the order the handler saw them (failed calls included). */
+  calls: DeliveredEvent[][]
+  /** The events of calls that returned. */
+  handled: DeliveredEvent[]
+  subscription: Promise<Subscription>
+  stop(): Promise<void>
+}
+
+/** consume() for subscribeBatch: records every batch; `handle` may throw to fail a call. */
+function consumeBatches(
+  t: TestContext,
+  bus: EventBus,
+  options: Partial<BatchSubscribeOptions> & { topics: readonly string[] },
+  handle: (events: readonly DeliveredEvent[]) => void | Promise<void> = () => {},
+): BatchConsumer {
+  const calls: DeliveredEvent[][] = []
+  const handled: DeliveredEvent[] = []
+  const subscription = bus.subscribeBatch({
+    groupId: uniqueGroup('contract-batch'),
+    maxAttempts: 3,
+    retryBackoffMs: 10,
+    maxBatchSize: 50,
+    ...options,
+    handler: async (events) => {
+      calls.push([...events])
+      await handle(events)
+      handled.push(...events)
+    },
+  })
+  let stopping: Promise<void> | undefined
+  const stop = () => {
+    stopping ??= subscription.then((s) => s.stop())
+    return stopping
+  }
+  t.after(stop)
+  return { calls, handled, subscription, stop }
 }
 
 async function contract(t: TestContext, backend: BusBackend): Promise<void> {
@@ -438,6 +478,103 @@ async function contract(t: TestContext, backend: BusBackend): Promise<void> {
     await eventually('the event after the stopped one', () => second.handled.length >= 1, patience)
     assert.deepEqual(second.handled.map(seqOf), [1], 'the finished event was committed')
   })
+
+  await t.test(
+    'subscribeBatch delivers batches of one partition, in order, at most maxBatchSize',
+    async (t) => {
+      const [topic] = await topics(3, 'batches')
+      const sent = Array.from({ length: 300 }, (_, i) => envelope(i, { key: `k${i % 5}` }))
+      await bus.publishBatch(sent.map((e) => ({ topic: topic!, envelope: e })))
+      const c = consumeBatches(t, bus, { topics: [topic!], maxBatchSize: 40 })
+      await eventually('300 events', () => c.handled.length >= 300, patience)
+      assert.equal(c.handled.length, 300, 'each event once')
+      assert.deepEqual(c.handled.map((e) => e.envelope.event_id).sort(), sent.map((e) => e.event_id).sort())
+      for (const batch of c.calls) {
+        assert.ok(batch.length >= 1 && batch.length <= 40, `batch of ${batch.length}`)
+        assert.equal(
+          new Set(batch.map((e) => `${e.topic}:${e.partition}`)).size,
+          1,
+          'one partition per batch',
+        )
+        for (let i = 1; i < batch.length; i++)
+          assert.ok(batch[i]!.offset > batch[i - 1]!.offset, 'offset order')
+        for (const e of batch) assert.equal(e.attempt, 1)
+      }
+      assert.ok(
+        c.calls.some((b) => b.length > 1),
+        `events waiting were batched: ${c.calls.map((b) => b.length)}`,
+      )
+      for (let k = 0; k < 5; k++) {
+        const mine = c.handled.filter((e) => e.key === `k${k}`).map(seqOf)
+        assert.deepEqual(
+          mine,
+          [...mine].sort((x, y) => x - y),
+          `order of k${k}`,
+        )
+      }
+    },
+  )
+
+  await t.test(
+    'a failing batch is split: each event alone, the poison one dead-lettered, the rest handled',
+    async (t) => {
+      const [topic] = await topics(1, 'batch-poison')
+      const sent = Array.from({ length: 6 }, (_, i) => envelope(i, { key: 'k' }))
+      await bus.publishBatch(sent.map((e) => ({ topic: topic!, envelope: e })))
+      const dlq = deadLetters(t, bus, topic!)
+      const c = consumeBatches(t, bus, { topics: [topic!], maxAttempts: 2, retryBackoffMs: 10 }, (events) => {
+        if (events.some((e) => seqOf(e) === 3)) throw new Error('poisoned payload')
+      })
+      await eventually('5 events handled', () => c.handled.length >= 5, patience)
+      await eventually('the dead letter', () => dlq.payloads.length >= 1, patience)
+      assert.deepEqual(c.handled.map(seqOf), [0, 1, 2, 4, 5], 'once each, in order, without the poison')
+      const alone = c.calls.filter((b) => b.length === 1 && seqOf(b[0]!) === 3).map((b) => b[0]!.attempt)
+      assert.deepEqual(alone, [1, 2], 'the poison retried alone up to maxAttempts')
+      assert.equal(dlq.payloads.length, 1)
+      assert.equal(JSON.parse(dlq.payloads[0]!.original_data).event_id, sent[3]!.event_id)
+      assert.match(dlq.payloads[0]!.failure_reason, /poisoned payload/)
+      assert.equal(dlq.payloads[0]!.retry_attempts, 2)
+    },
+  )
+
+  await t.test(
+    'subscribeBatch dead-letters an invalid envelope at once and delivers the others',
+    async (t) => {
+      const [topic] = await topics(1, 'batch-malformed')
+      await bus.publish(topic!, envelope(0, { key: 'k' }))
+      await publishRaw(bus, topic!, 'k', 'not json at all')
+      await bus.publish(topic!, envelope(1, { key: 'k' }))
+      const dlq = deadLetters(t, bus, topic!)
+      const c = consumeBatches(t, bus, { topics: [topic!] })
+      await eventually('2 events', () => c.handled.length >= 2, patience)
+      await eventually('the dead letter', () => dlq.payloads.length >= 1, patience)
+      assert.deepEqual(c.handled.map(seqOf), [0, 1])
+      assert.match(dlq.payloads[0]!.failure_reason, /JSON/)
+      assert.equal(dlq.payloads[0]!.retry_attempts, 0)
+    },
+  )
+
+  await t.test(
+    'subscribeBatch: a new subscriber of the group resumes after the committed batches',
+    async (t) => {
+      const [topic] = await topics(1, 'batch-resume')
+      const groupId = uniqueGroup('batch-resume')
+      const sent = Array.from({ length: 30 }, (_, i) => envelope(i, { key: 'k' }))
+      await bus.publishBatch(sent.slice(0, 10).map((e) => ({ topic: topic!, envelope: e })))
+      const first = consumeBatches(t, bus, { groupId, topics: [topic!] })
+      await eventually('the first 10', () => first.handled.length >= 10, patience)
+      await first.stop()
+      await bus.publishBatch(sent.slice(10).map((e) => ({ topic: topic!, envelope: e })))
+      const second = consumeBatches(t, bus, { groupId, topics: [topic!], maxBatchSize: 7 })
+      await eventually('the last event', () => second.handled.some((e) => seqOf(e) === 29), patience)
+      assert.deepEqual(
+        [...first.handled, ...second.handled].map(seqOf),
+        Array.from({ length: 30 }, (_, i) => i),
+        'no loss, no redelivery of committed events',
+      )
+      assert.ok(second.calls.every((b) => b.length <= 7))
+    },
+  )
 
   await t.test('close() stops subscriptions and is idempotent', async (t) => {
     const own = await backend.open(t)

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { createEnvelope, envelopeKey, type OnexEnvelopeV1 } from '../../src/core/events/envelope.ts'
 import { dlqTopicName } from '../../src/core/events/topics.ts'
 import type {
+  BatchSubscribeOptions,
   BusHealth,
   DeadLetter,
   DeliveredEvent,
@@ -54,6 +55,12 @@ export class RecordingBus implements EventBus {
   /** Events of a topic, in order. */
   topic(topic: string): OnexEnvelopeV1[] {
     return (this.#logs.get(topic) ?? []).map((d) => d.envelope)
+  }
+
+  /** Batches of one: what the port allows ("up to maxBatchSize"), enough for a test double. */
+  subscribeBatch(options: BatchSubscribeOptions): Promise<Subscription> {
+    const { handler, maxBatchSize: _, ...rest } = options
+    return this.subscribe({ ...rest, handler: (event) => handler([event]) })
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {

@@ -58,3 +58,31 @@ export async function deliverWithRetries(
   }
   return { status: 'failed', attempts: policy.maxAttempts, reason: failureReason(lastError) }
 }
+
+/**
+ * A batch's delivery (the port's subscribeBatch): one call with every event; if it throws, each event
+ * alone (a batch of one) through deliverWithRetries, in order. One outcome per event, in order; after
+ * an aborted one the rest are not tried and get none (they stay uncommitted).
+ */
+export async function deliverBatchWithRetries(
+  events: readonly Omit<DeliveredEvent, 'attempt'>[],
+  handler: (events: readonly DeliveredEvent[]) => Promise<void>,
+  policy: RetryPolicy,
+  signal: AbortSignal,
+): Promise<DeliveryOutcome[]> {
+  if (events.length > 1) {
+    try {
+      await handler(events.map((e) => ({ ...e, attempt: 1 })))
+      return events.map(() => ({ status: 'handled', attempts: 1 }))
+    } catch {
+      // split: the events that can be handled are, the bad one is retried and dead-lettered alone
+    }
+  }
+  const outcomes: DeliveryOutcome[] = []
+  for (const event of events) {
+    const outcome = await deliverWithRetries(event, (e) => handler([e]), policy, signal)
+    outcomes.push(outcome)
+    if (outcome.status === 'aborted') break
+  }
+  return outcomes
+}

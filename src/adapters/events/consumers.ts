@@ -89,3 +89,35 @@ export function withEventLog(
     )
   }
 }
+
+export type BatchEventHandler = (events: readonly DeliveredEvent[]) => Promise<void>
+
+/** withEventLog for a batch handler: one entry per event, each with the batch's time and outcome. */
+export function withBatchEventLog(
+  recorder: EventLogRecorder,
+  groupId: string,
+  handler: BatchEventHandler,
+): BatchEventHandler {
+  return async (events) => {
+    const started = performance.now()
+    let error: string | undefined
+    try {
+      await handler(events)
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err)
+      throw err
+    } finally {
+      const duration_ms = performance.now() - started
+      for (const event of events)
+        recorder.record(
+          deliveredEntry(event, {
+            direction: 'consumed',
+            consumer_group: groupId,
+            status: error === undefined ? 'ok' : 'failed',
+            ...(error === undefined ? {} : { error }),
+            duration_ms,
+          }),
+        )
+    }
+  }
+}

@@ -1,7 +1,7 @@
 import Type, { type TLiteral, type TSchema } from 'typebox'
 
 /** The nodes this build can host. */
-export const nodeNames = ['stamping', 'registry'] as const
+export const nodeNames = ['stamping', 'reducer', 'registry'] as const
 export type NodeName = (typeof nodeNames)[number]
 
 export interface ConfigKey {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import type { FastifyPluginAsync } from 'fastify'
-import { processOnce, withEventLog } from '../../adapters/events/consumers.ts'
+import { processOnce, withBatchEventLog, withEventLog } from '../../adapters/events/consumers.ts'
 import { EventLogRecorder } from '../../adapters/events/event-log-recorder.ts'
 import { EventLogStore, type NewEventLogEntry } from '../../adapters/events/event-log-store.ts'
 import { OutboxRelay } from '../../adapters/events/outbox-relay.ts'
@@ -18,7 +18,7 @@ import { sessionIdOf } from '../../core/events/trace.ts'
 import type { Clock } from '../../ports/clock.ts'
 import type { Database } from '../../ports/database.ts'
 import type { EventBus, OutgoingMessage, Subscription } from '../../ports/event-bus.ts'
-import type { ConsumerOptions, EventConsumers } from '../../ports/event-consumers.ts'
+import type { BatchConsumerOptions, ConsumerOptions, EventConsumers } from '../../ports/event-consumers.ts'
 import { configKeys } from '../config/keys.ts'
 import type { BridgeConfig } from '../config/load.ts'
 import type { Logger } from '../logger.ts'
@@ -216,6 +216,20 @@ export class EventBackbone implements EventConsumers {
       if (pass !== undefined && pass !== 'locked' && pass.published === 0) return
       if (pass === undefined || pass === 'locked') await new Promise((r) => setTimeout(r, 20))
     }
+  }
+
+  /**
+   * Subscribes a batch consumer: each event of each attempt in the event log (withBatchEventLog); the
+   * handler keeps its own transaction and dedup (BatchConsumerOptions). Undefined when no bus is attached.
+   */
+  async subscribeBatch(options: BatchConsumerOptions): Promise<Subscription | undefined> {
+    const { bus } = this.#deps
+    if (!bus) return undefined
+    const { handleBatch, ...subscribe } = options
+    return bus.subscribeBatch({
+      ...subscribe,
+      handler: withBatchEventLog(this.recorder, options.groupId, handleBatch),
+    })
   }
 
   /** After the nodes stopped: writes deferred events and log entries, stops the relay and the monitor. */

@@ -42,7 +42,7 @@ test('a node announces itself again when its capabilities change, and leaves wit
   const lifecycle = new NodeLifecycle({
     nodes: [node],
     outbox,
-    consumers: { subscribe: async () => undefined },
+    consumers: { subscribe: async () => undefined, subscribeBatch: async () => undefined },
     clock: systemClock,
     logger: pino({ level: 'silent' }),
     config: {

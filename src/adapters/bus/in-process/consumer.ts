@@ -1,7 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { envelopeKey, type OnexEnvelopeV1 } from '../../../core/events/envelope.ts'
-import type { DeliveredEvent, SubscribeOptions, Subscription } from '../../../ports/event-bus.ts'
+import type {
+  BatchSubscribeOptions,
+  DeliveredEvent,
+  SubscribeOptions,
+  Subscription,
+} from '../../../ports/event-bus.ts'
 import { type FailedMessage, failureReason } from '../dead-letter.ts'
+import { deliverBatchWithRetries } from '../delivery.ts'
 import type { Entry, PartitionLog, PartitionReader } from './partition-log.ts'
 
 /** What consumers need from the bus. */
@@ -32,7 +38,7 @@ export class Group {
     this.#host = host
   }
 
-  join(options: SubscribeOptions): Member {
+  join(options: SubscribeOptions | BatchSubscribeOptions): Member {
     const member = new Member(this, options)
     for (const topic of member.topics) {
       // where a group starts reading a topic it has never read: its first member decides
@@ -89,14 +95,23 @@ export class Member implements Subscription {
   readonly group: Group
   readonly topics: ReadonlySet<string>
   readonly handler: (event: DeliveredEvent) => Promise<void>
+  /** subscribeBatch: the handler of batches and their largest size. */
+  readonly batch: { handler: BatchSubscribeOptions['handler']; maxSize: number } | undefined
   readonly maxAttempts: number
   readonly retryBackoffMs: number
   #stopping: Promise<void> | undefined
 
-  constructor(group: Group, options: SubscribeOptions) {
+  constructor(group: Group, options: SubscribeOptions | BatchSubscribeOptions) {
     this.group = group
     this.topics = new Set(options.topics)
-    this.handler = options.handler
+    if ('maxBatchSize' in options) {
+      const batch = { handler: options.handler, maxSize: Math.max(1, options.maxBatchSize) }
+      this.batch = batch
+      this.handler = (event) => batch.handler([event])
+    } else {
+      this.batch = undefined
+      this.handler = options.handler
+    }
     this.maxAttempts = options.maxAttempts ?? 5
     this.retryBackoffMs = options.retryBackoffMs ?? 100
   }
@@ -186,8 +201,12 @@ class PartitionWorker implements PartitionReader {
         }
         const offset = this.position
         this.#busy = member
-        const done = await this.#handle(member, log.at(offset)!, offset)
-        if (done) this.position = offset + 1
+        if (member.batch === undefined) {
+          const done = await this.#handle(member, log.at(offset)!, offset)
+          if (done) this.position = offset + 1
+        } else {
+          this.position = await this.#handleBatch(member, member.batch, offset)
+        }
         this.#busy = undefined
         if (this.#settledWaiters.length > 0) {
           for (const resolve of this.#settledWaiters.splice(0)) resolve()
@@ -196,6 +215,53 @@ class PartitionWorker implements PartitionReader {
     } finally {
       this.#running = false
     }
+  }
+
+  /**
+   * subscribeBatch: delivers the valid envelopes from `offset` on (up to the batch size, stopping
+   * before an invalid one, which is dead-lettered alone) and returns the next position: past what was
+   * handled or dead-lettered, at the first event a stop or a change of owner left uncommitted.
+   */
+  async #handleBatch(member: Member, batch: NonNullable<Member['batch']>, offset: number): Promise<number> {
+    const log = this.#log
+    const first = log.at(offset)!
+    if (first.envelope === undefined && first.invalid === undefined) this.#host.decode(first)
+    if (first.envelope === undefined) {
+      this.#deadLetter(first, offset, first.invalid!, undefined, 0)
+      return offset + 1
+    }
+    const events: Array<Omit<DeliveredEvent, 'attempt'>> = []
+    const end = Math.min(log.end, offset + batch.maxSize)
+
+    for (let o = offset; o < end; o++) {
+      const entry = log.at(o)!
+      if (entry.envelope === undefined && entry.invalid === undefined) this.#host.decode(entry)
+      if (entry.envelope === undefined) break
+      events.push(this.#event(entry, entry.envelope, o, 1))
+    }
+    // assign() aborts it when the member stops or loses the partition: retries end, the rest stays
+    // uncommitted for the next owner
+    const abort = new AbortController()
+    this.#backoff = abort
+    const outcomes = await deliverBatchWithRetries(
+      events,
+      batch.handler,
+      { maxAttempts: member.maxAttempts, backoffMs: member.retryBackoffMs },
+      abort.signal,
+    ).finally(() => {
+      if (this.#backoff === abort) this.#backoff = undefined
+    })
+    let next = offset
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i]!
+      if (outcome.status === 'aborted') break
+      if (outcome.status === 'failed') {
+        const entry = log.at(offset + i)!
+        this.#deadLetter(entry, offset + i, outcome.reason, entry.envelope, outcome.attempts)
+      }
+      next = offset + i + 1
+    }
+    return next
   }
 
   /** Handles one message; true when it may be committed (handled or dead-lettered). */

@@ -10,6 +10,7 @@ import {
 import { DLQ_PARTITIONS, isDlqTopic } from '../../../core/events/topics.ts'
 import { type Clock, systemClock } from '../../../ports/clock.ts'
 import type {
+  BatchSubscribeOptions,
   BusHealth,
   EventBus,
   OutgoingMessage,
@@ -120,7 +121,21 @@ export class InProcessBus implements EventBus {
     this.#append(topic, key, typeof value === 'string' ? value : value.slice(), undefined)
   }
 
-  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+  subscribe(options: SubscribeOptions): Promise<Subscription> {
+    return this.#join(options)
+  }
+
+  subscribeBatch(options: BatchSubscribeOptions): Promise<Subscription> {
+    if (!Number.isSafeInteger(options.maxBatchSize) || options.maxBatchSize < 1) {
+      const message = 'must be an integer >= 1'
+      throw new InvalidInputError(`invalid subscription: maxBatchSize ${message}`, [
+        { field: 'maxBatchSize', message },
+      ])
+    }
+    return this.#join(options)
+  }
+
+  async #join(options: SubscribeOptions | BatchSubscribeOptions): Promise<Subscription> {
     this.#assertOpen()
     checkSubscribeOptions(options)
     let group = this.#groups.get(options.groupId)
@@ -227,7 +242,7 @@ function snapshot(envelope: OnexEnvelopeV1): OnexEnvelopeV1 {
   return Object.freeze(parseEnvelope(copy))
 }
 
-function checkSubscribeOptions(options: SubscribeOptions): void {
+function checkSubscribeOptions(options: SubscribeOptions | BatchSubscribeOptions): void {
   const issues: Array<{ field: string; message: string }> = []
   if (typeof options.groupId !== 'string' || options.groupId.length === 0) {
     issues.push({ field: 'groupId', message: 'must be a non-empty string' })

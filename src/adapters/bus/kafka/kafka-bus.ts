@@ -9,6 +9,7 @@ import {
 } from '../../../core/events/envelope.ts'
 import { DLQ_PARTITIONS, DLQ_RETENTION_MS } from '../../../core/events/topics.ts'
 import type {
+  BatchSubscribeOptions,
   BusHealth,
   EventBus,
   OutgoingMessage,
@@ -20,7 +21,7 @@ import { deadLetterFor, type FailedBytes } from '../dead-letter.ts'
 import { describe } from './errors.ts'
 import { type KafkaBusOptions, resolveKafkaBusOptions } from './options.ts'
 import { KafkaPublisher, type OutgoingRecord } from './publisher.ts'
-import { KafkaSubscription } from './subscription.ts'
+import { KafkaSubscription, type SubscriptionOptions } from './subscription.ts'
 import { KafkaTopics } from './topics.ts'
 
 export type { KafkaBusOptions } from './options.ts'
@@ -112,6 +113,27 @@ export async function openKafkaBus(options: KafkaBusOptions): Promise<KafkaBus> 
     return false
   }
 
+  /** A new member of the group: one consumer, handling events one by one or in batches. */
+  const join = async (subscribe: SubscriptionOptions): Promise<Subscription> => {
+    checkOpen('subscribe')
+    const member = (members.get(subscribe.groupId) ?? 0) + 1
+    members.set(subscribe.groupId, member)
+    const subscription = new KafkaSubscription(subscribe, { options: o, deadLetter, member })
+    subscriptions.add(subscription)
+    try {
+      await subscription.start()
+    } catch (error) {
+      subscriptions.delete(subscription)
+      throw error
+    }
+    return {
+      stop: async () => {
+        await subscription.stop()
+        subscriptions.delete(subscription)
+      },
+    }
+  }
+
   const bus: KafkaBus = {
     kind: 'kafka',
 
@@ -142,24 +164,12 @@ export async function openKafkaBus(options: KafkaBusOptions): Promise<KafkaBus> 
       )
     },
 
-    async subscribe(subscribe: SubscribeOptions): Promise<Subscription> {
-      checkOpen('subscribe')
-      const member = (members.get(subscribe.groupId) ?? 0) + 1
-      members.set(subscribe.groupId, member)
-      const subscription = new KafkaSubscription(subscribe, { options: o, deadLetter, member })
-      subscriptions.add(subscription)
-      try {
-        await subscription.start()
-      } catch (error) {
-        subscriptions.delete(subscription)
-        throw error
-      }
-      return {
-        stop: async () => {
-          await subscription.stop()
-          subscriptions.delete(subscription)
-        },
-      }
+    subscribe(subscribe: SubscribeOptions): Promise<Subscription> {
+      return join(subscribe)
+    },
+
+    subscribeBatch(subscribe: BatchSubscribeOptions): Promise<Subscription> {
+      return join(subscribe)
     },
 
     async health(): Promise<BusHealth> {

@@ -8,9 +8,20 @@ import {
 } from '@platformatic/kafka'
 import { UnavailableError } from '../../../core/errors.ts'
 import { envelopeKey, type OnexEnvelopeV1, parseEnvelope } from '../../../core/events/envelope.ts'
-import type { SubscribeOptions, Subscription } from '../../../ports/event-bus.ts'
+import type {
+  BatchSubscribeOptions,
+  DeliveredEvent,
+  SubscribeOptions,
+  Subscription,
+} from '../../../ports/event-bus.ts'
 import type { FailedBytes } from '../dead-letter.ts'
-import { deliverWithRetries, failureReason, type RetryPolicy } from '../delivery.ts'
+import {
+  type DeliveryOutcome,
+  deliverBatchWithRetries,
+  deliverWithRetries,
+  failureReason,
+  type RetryPolicy,
+} from '../delivery.ts'
 import { describe, toBusError, unknownTopic } from './errors.ts'
 import { OffsetCommitter } from './offset-committer.ts'
 import type { ResolvedKafkaBusOptions } from './options.ts'
@@ -28,6 +39,19 @@ export interface SubscriptionDeps {
   deadLetter(failed: FailedBytes, signal: AbortSignal): Promise<boolean>
   /** Distinguishes the client ids of several subscriptions of one group. */
   member: number
+}
+
+/** A subscription's handler: one event at a time (subscribe) or batches of one partition (subscribeBatch). */
+export type SubscriptionOptions = SubscribeOptions | BatchSubscribeOptions
+
+function isBatch(options: SubscriptionOptions): options is BatchSubscribeOptions {
+  return 'maxBatchSize' in options
+}
+
+/** A parsed message waiting in a batch. */
+interface Pending {
+  message: Message<Buffer, Buffer, Buffer, Buffer>
+  event: Omit<DeliveredEvent, 'attempt'>
 }
 
 /** The messages of one partition, handled one after the other. */
@@ -58,7 +82,7 @@ const empty = Buffer.alloc(0)
  */
 export class KafkaSubscription implements Subscription {
   readonly #options: ResolvedKafkaBusOptions
-  readonly #subscribe: SubscribeOptions
+  readonly #subscribe: SubscriptionOptions
   readonly #policy: RetryPolicy
   readonly #deps: SubscriptionDeps
   readonly #consumer: Consumer
@@ -71,7 +95,7 @@ export class KafkaSubscription implements Subscription {
   #supervisor: Promise<void> | undefined
   #stopped: Promise<void> | undefined
 
-  constructor(subscribe: SubscribeOptions, deps: SubscriptionDeps) {
+  constructor(subscribe: SubscriptionOptions, deps: SubscriptionDeps) {
     const o = deps.options
     this.#options = o
     this.#subscribe = subscribe
@@ -290,26 +314,107 @@ export class KafkaSubscription implements Subscription {
   }
 
   async #run(lane: Lane): Promise<void> {
+    const subscribe = this.#subscribe
+    if (isBatch(subscribe)) return this.#runBatches(lane, subscribe)
     while (lane.next < lane.queue.length && !this.#abort.signal.aborted) {
-      const message = lane.queue[lane.next++]!
-      if (lane.next === lane.queue.length) {
-        lane.queue = []
-        lane.next = 0
-      } else if (lane.next >= 1024) {
-        lane.queue = lane.queue.slice(lane.next)
-        lane.next = 0
-      }
-      this.#release(1)
-      if (message.offset <= lane.done) continue
-      if (!this.#owns(message.topic, message.partition)) continue
-      if (!(await this.#process(message))) break
-      lane.done = message.offset
-      this.#committer.mark(message.topic, message.partition, message.offset + 1n, message.leaderEpoch)
+      const message = this.#take(lane)
+      if (message === undefined) continue
+      if (!(await this.#process(message, subscribe))) break
+      this.#done(lane, message)
     }
   }
 
+  /** The lane's next message, or undefined when it is a duplicate or no longer this member's. */
+  #take(lane: Lane): Message<Buffer, Buffer, Buffer, Buffer> | undefined {
+    const message = lane.queue[lane.next++]!
+    if (lane.next === lane.queue.length) {
+      lane.queue = []
+      lane.next = 0
+    } else if (lane.next >= 1024) {
+      lane.queue = lane.queue.slice(lane.next)
+      lane.next = 0
+    }
+    this.#release(1)
+    if (message.offset <= lane.done) return undefined
+    if (!this.#owns(message.topic, message.partition)) return undefined
+    return message
+  }
+
+  #done(lane: Lane, message: Message<Buffer, Buffer, Buffer, Buffer>): void {
+    lane.done = message.offset
+    this.#committer.mark(message.topic, message.partition, message.offset + 1n, message.leaderEpoch)
+  }
+
+  /**
+   * subscribeBatch: takes what the lane holds (up to maxBatchSize valid envelopes in a row) and
+   * delivers it as one batch; an invalid envelope closes the batch before it and is dead-lettered.
+   */
+  async #runBatches(lane: Lane, subscribe: BatchSubscribeOptions): Promise<void> {
+    const max = Math.max(1, subscribe.maxBatchSize)
+    while (lane.next < lane.queue.length && !this.#abort.signal.aborted) {
+      const batch: Pending[] = []
+      let invalid: { message: Message<Buffer, Buffer, Buffer, Buffer>; reason: string } | undefined
+      while (batch.length < max && lane.next < lane.queue.length) {
+        const message = this.#take(lane)
+        if (message === undefined) continue
+        const rawKey = message.key && message.key.length > 0 ? message.key.toString('utf8') : null
+        try {
+          const envelope = parseEnvelope(message.value ?? empty)
+          batch.push({
+            message,
+            event: {
+              topic: message.topic,
+              partition: message.partition,
+              offset: message.offset,
+              key: rawKey ?? envelopeKey(envelope),
+              envelope,
+            },
+          })
+        } catch (error) {
+          invalid = { message, reason: failureReason(error) }
+          break
+        }
+      }
+      if (batch.length > 0 && !(await this.#processBatch(lane, batch, subscribe))) return
+      if (invalid !== undefined) {
+        const { message, reason } = invalid
+        const rawKey = message.key && message.key.length > 0 ? message.key.toString('utf8') : null
+        if (!(await this.#deadLetter(message, message.value ?? empty, rawKey, undefined, reason, 0))) return
+        this.#done(lane, message)
+      }
+    }
+  }
+
+  /** Delivers one batch; false when stopping cut it short (the rest stays uncommitted). */
+  async #processBatch(lane: Lane, batch: Pending[], subscribe: BatchSubscribeOptions): Promise<boolean> {
+    const outcomes: DeliveryOutcome[] = await deliverBatchWithRetries(
+      batch.map((p) => p.event),
+      subscribe.handler,
+      this.#policy,
+      this.#abort.signal,
+    )
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i]!
+      const { message, event } = batch[i]!
+      if (outcome.status === 'aborted') return false
+      if (outcome.status === 'failed') {
+        const bytes = message.value ?? empty
+        const rawKey = message.key && message.key.length > 0 ? message.key.toString('utf8') : null
+        if (
+          !(await this.#deadLetter(message, bytes, rawKey, event.envelope, outcome.reason, outcome.attempts))
+        )
+          return false
+      }
+      this.#done(lane, message)
+    }
+    return outcomes.length === batch.length
+  }
+
   /** True when the message was handled or dead-lettered, false when stopping cut it short. */
-  async #process(message: Message<Buffer, Buffer, Buffer, Buffer>): Promise<boolean> {
+  async #process(
+    message: Message<Buffer, Buffer, Buffer, Buffer>,
+    subscribe: SubscribeOptions,
+  ): Promise<boolean> {
     const bytes = message.value ?? empty
     const rawKey = message.key && message.key.length > 0 ? message.key.toString('utf8') : null
     let envelope: OnexEnvelopeV1
@@ -326,7 +431,7 @@ export class KafkaSubscription implements Subscription {
         key: rawKey ?? envelopeKey(envelope),
         envelope,
       },
-      this.#subscribe.handler,
+      subscribe.handler,
       this.#policy,
       this.#abort.signal,
     )

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { deadLetterFor } from '../../../../src/adapters/bus/dead-letter.ts'
-import { backoffMs, deliverWithRetries, failureReason } from '../../../../src/adapters/bus/delivery.ts'
+import {
+  backoffMs,
+  deliverBatchWithRetries,
+  deliverWithRetries,
+  failureReason,
+} from '../../../../src/adapters/bus/delivery.ts'
 import { InvalidInputError } from '../../../../src/core/errors.ts'
 import { createEnvelope, parseEnvelope, serializeEnvelope } from '../../../../src/core/events/envelope.ts'
 import type { DeliveredEvent } from '../../../../src/ports/event-bus.ts'
@@ -132,5 +137,63 @@ describe('deadLetterFor', () => {
     assert.equal(e.payload['original_data'], '{"half": ')
     assert.equal(e.payload['original_key'], null)
     assert.equal(e.payload['retry_attempts'], 0)
+  })
+})
+
+describe('deliverBatchWithRetries', () => {
+  const events = [0n, 1n, 2n].map((offset) => ({ ...event, offset }))
+  const policy = { maxAttempts: 2, backoffMs: 1 }
+
+  it('calls the handler once with the whole batch when it succeeds', async () => {
+    const calls: bigint[][] = []
+    const outcomes = await deliverBatchWithRetries(
+      events,
+      async (batch) => {
+        calls.push(batch.map((e) => e.offset))
+      },
+      policy,
+      new AbortController().signal,
+    )
+    assert.deepEqual(calls, [[0n, 1n, 2n]])
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['handled', 'handled', 'handled'],
+    )
+  })
+
+  it('splits a failed batch: each event alone, the bad one failed after maxAttempts', async () => {
+    const calls: string[] = []
+    const outcomes = await deliverBatchWithRetries(
+      events,
+      async (batch) => {
+        calls.push(batch.map((e) => `${e.offset}#${e.attempt}`).join(','))
+        if (batch.some((e) => e.offset === 1n)) throw new Error('bad one')
+      },
+      policy,
+      new AbortController().signal,
+    )
+    assert.deepEqual(calls, ['0#1,1#1,2#1', '0#1', '1#1', '1#2', '2#1'])
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['handled', 'failed', 'handled'],
+    )
+    assert.match((outcomes[1] as { reason: string }).reason, /bad one/)
+  })
+
+  it('stops at an aborted event: the rest get no outcome', async () => {
+    const abort = new AbortController()
+    const outcomes = await deliverBatchWithRetries(
+      events,
+      async () => {
+        abort.abort()
+        throw new Error('down')
+      },
+      policy,
+      abort.signal,
+    )
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['aborted'],
+    )
   })
 })
