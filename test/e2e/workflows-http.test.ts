@@ -5,6 +5,7 @@ import { createEnvelope } from '../../src/core/events/envelope.ts'
 import { topicName } from '../../src/core/events/topics.ts'
 import { startTestBridge } from '../helpers/bridge.ts'
 import { type Dialect, dialects, skipReason } from '../helpers/database-backends.ts'
+import { startFakeOnexTree } from '../helpers/fake-onextree.ts'
 import { RecordingBus } from '../helpers/recording-bus.ts'
 import { until } from '../helpers/until.ts'
 
@@ -333,5 +334,51 @@ for (const backend of dialects) {
       statuses.join(),
     )
     assert.ok(statuses.includes(200))
+  })
+
+  test(`OnexTree slow or failing: workflows complete degraded; back: not degraded (${backend})`, {
+    skip,
+  }, async (t) => {
+    const onextree = await startFakeOnexTree(t, 1500)
+    const { bus, call, ofWorkflow } = await bridgeOn(t, backend, {
+      onextreeUrl: onextree.url,
+      onextreeTimeoutMs: 300,
+      onextreeCacheTtlMs: 0,
+    })
+    const run = async (content: string) =>
+      (await call('POST', '/workflows/stamp', { content, file_path: 'x.ts', namespace: 'onex.intel' })).body
+        .data.workflows[0]
+
+    const healthy = await run('export const a = 1\n')
+    assert.deepEqual([healthy.state, healthy.degraded], ['completed', false])
+    const stored = await call('GET', `/stamp/${healthy.file_hash}?namespace=onex.intel`)
+    assert.deepEqual(stored.body.data.records[0].intelligence_data.patterns, ['onex.node'])
+    assert.equal(stored.body.data.records[0].intelligence_data.source, 'onextree')
+
+    onextree.state.mode = 'slow'
+    const slow = await run('export const b = 2\n')
+    assert.deepEqual([slow.state, slow.degraded], ['completed', true])
+    assert.equal(slow.steps[1].status, 'degraded')
+    const detail = (await call('GET', `/workflows/${slow.workflow_id}`)).body.data
+    assert.equal(detail.degraded, true)
+    assert.equal(detail.steps[1].output.degraded_reason, 'OnexTree did not answer within 300 ms')
+    assert.equal(detail.steps[1].output.language, 'typescript', 'the local analyser answered')
+
+    onextree.state.mode = 'failing'
+    const failing = await run('export const c = 3\n')
+    assert.deepEqual([failing.state, failing.degraded], ['completed', true])
+
+    onextree.state.mode = 'ok'
+    const back = await run('export const d = 4\n')
+    assert.deepEqual([back.state, back.degraded], ['completed', false])
+
+    await until('the completion events', () => ofWorkflow('completed', back.workflow_id).length === 1)
+    assert.equal(ofWorkflow('completed', slow.workflow_id)[0]!.payload['degraded'], true)
+    assert.equal(ofWorkflow('completed', back.workflow_id)[0]!.payload['degraded'], false)
+    const stepEvent = ofWorkflow('step', slow.workflow_id).find(
+      (e) => e.payload['step'] === 'onextree_intelligence',
+    )
+    assert.equal(stepEvent!.payload['status'], 'degraded')
+    assert.ok(bus.topic(topic.completed).length >= 4)
   })
 }
