@@ -10,7 +10,7 @@ export type OnexTreeMode = 'ok' | 'slow' | 'failing'
  * late (`slowMs`), or failing with 503. Tests switch its mode to make it slow, failing and recovering.
  */
 export async function startFakeOnexTree(t: TestContext, slowMs = 1000) {
-  const state = { mode: 'ok' as OnexTreeMode, calls: 0 }
+  const state = { mode: 'ok' as OnexTreeMode, calls: 0, inFlight: 0 }
   const server = createServer((req, res) => {
     let body = ''
     req.on('data', (chunk: Buffer) => {
@@ -32,8 +32,13 @@ export async function startFakeOnexTree(t: TestContext, slowMs = 1000) {
           }),
         )
       if (state.mode === 'failing') res.writeHead(503).end('overloaded')
-      else if (state.mode === 'slow') setTimeout(answer, slowMs).unref()
-      else answer()
+      else if (state.mode === 'slow') {
+        state.inFlight++
+        setTimeout(() => {
+          state.inFlight--
+          answer()
+        }, slowMs).unref()
+      } else answer()
     })
   })
   server.listen(0, '127.0.0.1')
