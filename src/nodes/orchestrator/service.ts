@@ -7,14 +7,23 @@ import type { WorkflowFsm } from '../../core/workflow/fsm.ts'
 import type { WorkflowLimiter } from '../../core/workflow/limiter.ts'
 import type { StampStepName } from '../../core/workflow/plan.ts'
 import type { Clock } from '../../ports/clock.ts'
+import type { Queryable } from '../../ports/database.ts'
 import type { OutgoingMessage } from '../../ports/event-bus.ts'
 import type { Intelligence, IntelligenceClient } from '../../ports/intelligence.ts'
 import type { NodeLogger } from '../../ports/logger.ts'
 import type { Outbox } from '../../ports/outbox.ts'
 import type { Stamper, StamperOutcome } from '../../ports/stamper.ts'
 import type { WorkflowEvents, WorkflowOrigin } from './events.ts'
+import { GroupCommit } from './group-commit.ts'
 import { runStep, type StepResult } from './step-runner.ts'
-import type { FinishedStep, StepRecord, UnfinishedWorkflow, WorkflowPage, WorkflowStore } from './store.ts'
+import type {
+  FinishedStep,
+  Move,
+  StepRecord,
+  UnfinishedWorkflow,
+  WorkflowPage,
+  WorkflowStore,
+} from './store.ts'
 import { validateInput, type WorkflowInput } from './validate-input.ts'
 
 export type RecoveryMode = 'resume' | 'fail'
@@ -82,9 +91,18 @@ export class WorkflowService {
   #active = new Set<string>()
   #idle: Array<() => void> = []
   #stopping = false
+  /** The durable writes of concurrent workflows, each kind grouped into shared transactions. */
+  #starts: GroupCommit<Runnable, null>
+  #stamps: GroupCommit<StampWrite, StamperOutcome>
+  #finishes: GroupCommit<FinishWrite, number>
 
   constructor(deps: WorkflowServiceDeps) {
     this.#d = deps
+    const transaction = <X>(fn: (tx: Queryable) => Promise<X>) => deps.store.transaction(fn)
+    const committed = () => deps.outbox.notify()
+    this.#starts = new GroupCommit({ transaction, committed, write: (tx, g) => this.#writeStarts(tx, g) })
+    this.#stamps = new GroupCommit({ transaction, committed, write: (tx, g) => this.#writeStamps(tx, g) })
+    this.#finishes = new GroupCommit({ transaction, committed, write: (tx, g) => this.#writeFinishes(tx, g) })
     deps.fsm.require(
       [
         [PENDING, PROCESSING],
@@ -167,42 +185,44 @@ export class WorkflowService {
   async recover(mode: RecoveryMode): Promise<{ resumed: number; failed: number }> {
     const unfinished = await this.#d.store.claimUnfinished(this.#d.owner)
     if (mode === 'fail') {
-      for (const w of unfinished) {
-        const r = this.#fromStored(w)
-        const from = w.state
-        const move = this.#d.fsm.move(from, FAILED)
-        const at = this.#d.clock.now()
-        const error = {
-          failedStep: 'recovery',
-          code: 'ONEX_CORE_050_SERVICE_UNAVAILABLE',
-          message: 'the process running the workflow stopped before it finished',
-        }
-        await this.#d.store.transaction(async (tx) => {
-          await this.#d.store.move(
-            tx,
-            w.id,
-            { ...move, at },
-            {
-              terminal: true,
-              outcome: { failedStep: error.failedStep, errorCode: error.code, errorMessage: error.message },
-            },
-          )
-          await this.#d.outbox.append(tx, [
-            this.#d.events.transition(w.id, move, at, r.origin),
-            this.#d.events.failed(
-              w.id,
-              {
-                namespace: r.input.namespace,
-                failedStep: error.failedStep,
-                errorCode: error.code,
-                errorMessage: error.message,
-                durationMs: at.getTime() - w.createdAt.getTime(),
-              },
-              r.origin,
-            ),
-          ])
-        })
+      const at = this.#d.clock.now()
+      const error = {
+        failedStep: 'recovery',
+        code: 'ONEX_CORE_050_SERVICE_UNAVAILABLE',
+        message: 'the process running the workflow stopped before it finished',
       }
+      await this.#d.store.transaction(async (tx) => {
+        const moves = unfinished.map((w) => ({ w, move: this.#d.fsm.move(w.state, FAILED) }))
+        await this.#d.store.move(
+          tx,
+          moves.map(({ w, move }) => ({
+            id: w.id,
+            change: { ...move, at },
+            terminal: true,
+            outcome: { failedStep: error.failedStep, errorCode: error.code, errorMessage: error.message },
+          })),
+        )
+        await this.#d.outbox.append(
+          tx,
+          moves.flatMap(({ w, move }) => {
+            const r = this.#fromStored(w)
+            return [
+              this.#d.events.transition(w.id, move, at, r.origin),
+              this.#d.events.failed(
+                w.id,
+                {
+                  namespace: r.input.namespace,
+                  failedStep: error.failedStep,
+                  errorCode: error.code,
+                  errorMessage: error.message,
+                  durationMs: at.getTime() - w.createdAt.getTime(),
+                },
+                r.origin,
+              ),
+            ]
+          }),
+        )
+      })
       this.#d.outbox.notify()
       return { resumed: 0, failed: unfinished.length }
     }
@@ -299,28 +319,15 @@ export class WorkflowService {
   }
 
   async #execute(r: Runnable): Promise<WorkflowOutcome> {
-    const { store, outbox, events, fsm, plan, clock } = this.#d
+    const { plan, clock } = this.#d
     const now = () => clock.now()
-    const { input, origin } = r
-    const finished: FinishedStep[] = []
-    const stepEvents: OutgoingMessage[] = []
-    const summary: WorkflowOutcome['steps'] = []
-    let degraded = [...r.done.values()].some((s) => s.status === 'degraded')
-
-    if (r.state === PENDING) {
-      const move = fsm.move(PENDING, PROCESSING)
-      const at = now()
-      await store.transaction(async (tx) => {
-        if (!(await store.move(tx, r.id, { ...move, at }, { owner: this.#d.owner })))
-          throw new Error(`workflow ${r.id} was not pending`)
-        await outbox.append(tx, [
-          events.transition(r.id, move, at, origin),
-          events.started(r.id, { namespace: input.namespace, filePath: input.filePath ?? null }, origin),
-        ])
-      })
-      outbox.notify()
+    const { input } = r
+    const progress: Progress = {
+      finished: [],
+      events: [],
+      summary: [],
+      degraded: [...r.done.values()].some((s) => s.status === 'degraded'),
     }
-
     const record = <T>(
       name: StampStepName,
       result: StepResult<T>,
@@ -328,7 +335,8 @@ export class WorkflowService {
       output: Record<string, unknown>,
       error?: OnexError,
     ) => {
-      const step: FinishedStep = {
+      progress.finished.push({
+        workflowId: r.id,
         step: name,
         position: positions[name],
         status,
@@ -338,26 +346,25 @@ export class WorkflowService {
         errorCode: error?.code,
         errorMessage: error?.message,
         output,
-      }
-      finished.push(step)
-      stepEvents.push(
-        events.stepCompleted(
+      })
+      progress.events.push(
+        this.#d.events.stepCompleted(
           r.id,
           { name, attempts: result.attempts, durationMs: result.durationMs, status },
-          origin,
+          r.origin,
         ),
       )
-      summary.push({ step: name, status, attempts: result.attempts, durationMs: result.durationMs })
+      progress.summary.push({ step: name, status, attempts: result.attempts, durationMs: result.durationMs })
     }
     const fail = (name: StampStepName, result: StepResult<unknown> & { ok: false }) => {
       record(name, result, FAILED, {}, result.error)
-      return this.#fail(r, name, result.error, finished, stepEvents, summary, degraded)
+      return this.#fail(r, name, result.error, progress)
     }
 
+    if (r.state === PENDING) await this.#starts.submit(r)
+
     // validate_input
-    let validated = r.done.get('validate_input')?.output as
-      | { content_type: string; file_kind: string }
-      | undefined
+    let validated = r.done.get('validate_input')?.output
     if (!validated) {
       const result = await runStep(plan.validate_input, now, () => validateInput(input))
       if (!result.ok) return fail('validate_input', result)
@@ -382,10 +389,10 @@ export class WorkflowService {
           source: answer.source,
           ...(answer.reason ? { degraded_reason: answer.reason } : {}),
         }
-        if (answer.degraded) degraded = true
+        if (answer.degraded) progress.degraded = true
         record('onextree_intelligence', result, answer.degraded ? 'degraded' : COMPLETED, intelligence)
       } else if (plan.onextree_intelligence.optional) {
-        degraded = true
+        progress.degraded = true
         intelligence = { source: 'none', degraded_reason: result.error.message }
         record('onextree_intelligence', result, 'degraded', intelligence, result.error)
       } else return fail('onextree_intelligence', result)
@@ -411,131 +418,44 @@ export class WorkflowService {
     let stamp = r.done.get('stamp_creation')?.output as StampSummary | undefined
     let stampOutcome: StamperOutcome | null = null
     if (!stamp) {
-      const hash = hashed.file_hash
-      const t0 = performance.now()
       const startedAt = now()
+      const t0 = performance.now()
+      const hash = hashed.file_hash
       const result = await runStep(plan.stamp_creation, now, (_signal, attempt) =>
-        store.transaction(async (tx) => {
-          const outcome = await this.#d.stamper.stamp(
-            {
-              content: input.content,
-              namespace: input.namespace,
-              stampType: input.stampType,
-              filePath: input.filePath,
-              contentType: input.contentType,
-              intelligenceData:
-                intelligence || input.intelligenceData
-                  ? { ...intelligence, ...input.intelligenceData }
-                  : undefined,
-            },
-            { correlationId: origin.correlationId, sessionId: origin.sessionId },
-            tx,
-          )
-          if (outcome.fileHash !== hash)
-            throw new OnexError(
-              'ONEX_CORE_001_INTERNAL_ERROR',
-              `stamp_creation stored hash ${outcome.fileHash}, hash_generation computed ${hash}`,
-            )
-          const durationMs = performance.now() - t0
-          const step: FinishedStep = {
-            step: 'stamp_creation',
-            position: positions.stamp_creation,
-            status: COMPLETED,
-            attempts: attempt,
-            startedAt,
-            durationMs,
-            output: { ...stampSummary(outcome) },
-          }
-          await store.insertSteps(tx, r.id, [...finished, step])
-          await outbox.append(tx, [
-            ...stepEvents,
-            events.stepCompleted(
-              r.id,
-              { name: 'stamp_creation', attempts: attempt, durationMs, status: COMPLETED },
-              origin,
-            ),
-          ])
-          return outcome
-        }),
+        this.#stamps.submit({ r, intelligence, hash, attempt, startedAt, t0, progress }),
       )
       if (!result.ok) return fail('stamp_creation', result)
-      outbox.notify()
       stampOutcome = result.value
       stamp = stampSummary(result.value)
-      summary.push({
+      progress.summary.push({
         step: 'stamp_creation',
         status: COMPLETED,
         attempts: result.attempts,
         durationMs: result.durationMs,
       })
-      finished.length = 0
-      stepEvents.length = 0
+      progress.finished = []
+      progress.events = []
     }
 
     // event_publishing: the last step, processing → completed and STAMP_WORKFLOW_COMPLETED together
-    const done = stamp
-    const stepCount = new Set([...r.done.keys(), ...summary.map((s) => s.step), 'event_publishing']).size
+    const stepCount = new Set([...r.done.keys(), ...progress.summary.map((s) => s.step), 'event_publishing'])
+      .size
     const t0 = performance.now()
+    const done = stamp
     const result = await runStep(plan.event_publishing, now, (_signal, attempt) =>
-      store.transaction(async (tx) => {
-        const at = now()
-        const durationMs = performance.now() - r.acceptedAt
-        const stepMs = performance.now() - t0
-        const move = fsm.move(PROCESSING, COMPLETED)
-        await store.insertSteps(tx, r.id, [
-          {
-            step: 'event_publishing',
-            position: positions.event_publishing,
-            status: COMPLETED,
-            attempts: attempt,
-            startedAt: at,
-            durationMs: stepMs,
-            output: {},
-          },
-        ])
-        const moved = await store.move(
-          tx,
-          r.id,
-          { ...move, at },
-          {
-            terminal: true,
-            outcome: {
-              fileHash: done.file_hash,
-              degraded,
-              result: { ...done, intelligence: intelligence ?? null },
-            },
-          },
-        )
-        if (!moved) throw new OnexError('ONEX_CORE_030_CONFLICT', `workflow ${r.id} is no longer processing`)
-        await outbox.append(tx, [
-          events.stepCompleted(
-            r.id,
-            { name: 'event_publishing', attempts: attempt, durationMs: stepMs, status: COMPLETED },
-            origin,
-          ),
-          events.transition(r.id, move, at, origin),
-          events.completed(
-            r.id,
-            {
-              namespace: input.namespace,
-              fileHash: done.file_hash,
-              filePath: input.filePath ?? null,
-              contentType: done.content_type,
-              fileSize: done.file_size,
-              stampType: done.stamp_type,
-              degraded,
-              durationMs,
-              stepCount,
-            },
-            origin,
-          ),
-        ])
-        return durationMs
+      this.#finishes.submit({
+        kind: 'completed',
+        r,
+        stamp: done,
+        intelligence,
+        attempt,
+        t0,
+        stepCount,
+        progress,
       }),
     )
     if (!result.ok) return fail('event_publishing', result)
-    outbox.notify()
-    summary.push({
+    progress.summary.push({
       step: 'event_publishing',
       status: COMPLETED,
       attempts: result.attempts,
@@ -545,9 +465,9 @@ export class WorkflowService {
       workflowId: r.id,
       state: COMPLETED,
       namespace: input.namespace,
-      degraded,
+      degraded: progress.degraded,
       durationMs: result.value,
-      steps: summary,
+      steps: progress.summary,
       stamp: stampOutcome,
       error: null,
     }
@@ -557,55 +477,230 @@ export class WorkflowService {
     r: Runnable,
     stepName: StampStepName,
     error: OnexError,
-    finished: FinishedStep[],
-    stepEvents: OutgoingMessage[],
-    summary: WorkflowOutcome['steps'],
-    degraded: boolean,
+    progress: Progress,
   ): Promise<WorkflowOutcome> {
-    const { store, outbox, events, fsm, clock } = this.#d
-    const at = clock.now()
-    const durationMs = performance.now() - r.acceptedAt
-    const move = fsm.move(PROCESSING, FAILED)
-    await store.transaction(async (tx) => {
-      await store.insertSteps(tx, r.id, finished)
-      await store.move(
-        tx,
-        r.id,
-        { ...move, at },
-        {
-          terminal: true,
-          outcome: { degraded, failedStep: stepName, errorCode: error.code, errorMessage: error.message },
-        },
-      )
-      await outbox.append(tx, [
-        ...stepEvents,
-        events.transition(r.id, move, at, r.origin),
-        events.failed(
-          r.id,
-          {
-            namespace: r.input.namespace,
-            failedStep: stepName,
-            errorCode: error.code,
-            errorMessage: error.message,
-            durationMs,
-          },
-          r.origin,
-        ),
-      ])
-    })
-    outbox.notify()
+    const durationMs = await this.#finishes.submit({ kind: 'failed', r, stepName, error, progress })
     return {
       workflowId: r.id,
       state: FAILED,
       namespace: r.input.namespace,
-      degraded,
+      degraded: progress.degraded,
       durationMs,
-      steps: summary,
+      steps: progress.summary,
       stamp: null,
       error: { failedStep: stepName, code: error.code, message: error.message },
     }
   }
+
+  /** pending → processing and STAMP_WORKFLOW_STARTED, for every workflow starting now. */
+  async #writeStarts(tx: Queryable, group: Runnable[]): Promise<null[]> {
+    const { store, fsm, events, outbox } = this.#d
+    const move = fsm.move(PENDING, PROCESSING)
+    const at = this.#d.clock.now()
+    const moved = await store.move(
+      tx,
+      group.map((r) => ({ id: r.id, change: { ...move, at }, starts: true, owner: this.#d.owner })),
+    )
+    const lost = group.filter((r) => !moved.has(r.id))
+    if (lost.length > 0)
+      throw new OnexError('ONEX_CORE_030_CONFLICT', `workflow ${lost[0]!.id} was not pending`)
+    await outbox.append(
+      tx,
+      group.flatMap((r) => [
+        events.transition(r.id, move, at, r.origin),
+        events.started(r.id, { namespace: r.input.namespace, filePath: r.input.filePath ?? null }, r.origin),
+      ]),
+    )
+    return group.map(() => null)
+  }
+
+  /** Each workflow's stamp (with its METADATA_STAMP_CREATED), then the steps so far of all and their events. */
+  async #writeStamps(tx: Queryable, group: StampWrite[]): Promise<StamperOutcome[]> {
+    const { store, events, outbox, stamper } = this.#d
+    const outcomes: StamperOutcome[] = []
+    const steps: FinishedStep[] = []
+    const messages: OutgoingMessage[] = []
+    for (const w of group) {
+      const { input, origin } = w.r
+      const outcome = await stamper.stamp(
+        {
+          content: input.content,
+          namespace: input.namespace,
+          stampType: input.stampType,
+          filePath: input.filePath,
+          contentType: input.contentType,
+          intelligenceData:
+            w.intelligence || input.intelligenceData
+              ? { ...w.intelligence, ...input.intelligenceData }
+              : undefined,
+        },
+        { correlationId: origin.correlationId, sessionId: origin.sessionId },
+        tx,
+      )
+      if (outcome.fileHash !== w.hash)
+        throw new OnexError(
+          'ONEX_CORE_001_INTERNAL_ERROR',
+          `stamp_creation stored hash ${outcome.fileHash}, hash_generation computed ${w.hash}`,
+        )
+      const durationMs = performance.now() - w.t0
+      steps.push(...w.progress.finished, {
+        workflowId: w.r.id,
+        step: 'stamp_creation',
+        position: positions.stamp_creation,
+        status: COMPLETED,
+        attempts: w.attempt,
+        startedAt: w.startedAt,
+        durationMs,
+        output: { ...stampSummary(outcome) },
+      })
+      messages.push(
+        ...w.progress.events,
+        events.stepCompleted(
+          w.r.id,
+          { name: 'stamp_creation', attempts: w.attempt, durationMs, status: COMPLETED },
+          origin,
+        ),
+      )
+      outcomes.push(outcome)
+    }
+    await store.insertSteps(tx, steps)
+    await outbox.append(tx, messages)
+    return outcomes
+  }
+
+  /**
+   * Terminal moves: processing → completed with event_publishing's row and STAMP_WORKFLOW_COMPLETED, or
+   * processing → failed with the steps that finished, the failed one and STAMP_WORKFLOW_FAILED.
+   * Resolves each workflow's duration.
+   */
+  async #writeFinishes(tx: Queryable, group: FinishWrite[]): Promise<number[]> {
+    const { store, events, outbox, fsm } = this.#d
+    const at = this.#d.clock.now()
+    const steps: FinishedStep[] = []
+    const moves: Move[] = []
+    const messages: OutgoingMessage[] = []
+    const durations: number[] = []
+    for (const f of group) {
+      const { r, progress } = f
+      const durationMs = performance.now() - r.acceptedAt
+      durations.push(durationMs)
+      if (f.kind === 'failed') {
+        const move = fsm.move(PROCESSING, FAILED)
+        steps.push(...progress.finished)
+        moves.push({
+          id: r.id,
+          change: { ...move, at },
+          terminal: true,
+          outcome: {
+            degraded: progress.degraded,
+            failedStep: f.stepName,
+            errorCode: f.error.code,
+            errorMessage: f.error.message,
+          },
+        })
+        messages.push(
+          ...progress.events,
+          events.transition(r.id, move, at, r.origin),
+          events.failed(
+            r.id,
+            {
+              namespace: r.input.namespace,
+              failedStep: f.stepName,
+              errorCode: f.error.code,
+              errorMessage: f.error.message,
+              durationMs,
+            },
+            r.origin,
+          ),
+        )
+        continue
+      }
+      const move = fsm.move(PROCESSING, COMPLETED)
+      const stepMs = performance.now() - f.t0
+      steps.push({
+        workflowId: r.id,
+        step: 'event_publishing',
+        position: positions.event_publishing,
+        status: COMPLETED,
+        attempts: f.attempt,
+        startedAt: at,
+        durationMs: stepMs,
+        output: {},
+      })
+      moves.push({
+        id: r.id,
+        change: { ...move, at },
+        terminal: true,
+        outcome: {
+          fileHash: f.stamp.file_hash,
+          degraded: progress.degraded,
+          result: { ...f.stamp, intelligence: f.intelligence ?? null },
+        },
+      })
+      messages.push(
+        events.stepCompleted(
+          r.id,
+          { name: 'event_publishing', attempts: f.attempt, durationMs: stepMs, status: COMPLETED },
+          r.origin,
+        ),
+        events.transition(r.id, move, at, r.origin),
+        events.completed(
+          r.id,
+          {
+            namespace: r.input.namespace,
+            fileHash: f.stamp.file_hash,
+            filePath: r.input.filePath ?? null,
+            contentType: f.stamp.content_type,
+            fileSize: f.stamp.file_size,
+            stampType: f.stamp.stamp_type,
+            degraded: progress.degraded,
+            durationMs,
+            stepCount: f.stepCount,
+          },
+          r.origin,
+        ),
+      )
+    }
+    await store.insertSteps(tx, steps)
+    const moved = await store.move(tx, moves)
+    const lost = group.filter((f) => !moved.has(f.r.id))
+    if (lost.length > 0)
+      throw new OnexError('ONEX_CORE_030_CONFLICT', `workflow ${lost[0]!.r.id} is no longer processing`)
+    await outbox.append(tx, messages)
+    return durations
+  }
 }
+
+/** What a workflow has done since its last durable write: written with the next one. */
+interface Progress {
+  finished: FinishedStep[]
+  events: OutgoingMessage[]
+  summary: WorkflowOutcome['steps']
+  degraded: boolean
+}
+
+interface StampWrite {
+  r: Runnable
+  intelligence: Record<string, unknown> | undefined
+  hash: string
+  attempt: number
+  startedAt: Date
+  t0: number
+  progress: Progress
+}
+
+type FinishWrite =
+  | {
+      kind: 'completed'
+      r: Runnable
+      stamp: StampSummary
+      intelligence: Record<string, unknown> | undefined
+      attempt: number
+      t0: number
+      stepCount: number
+      progress: Progress
+    }
+  | { kind: 'failed'; r: Runnable; stepName: StampStepName; error: OnexError; progress: Progress }
 
 const positions: Record<StampStepName, number> = {
   validate_input: 1,

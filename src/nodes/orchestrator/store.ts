@@ -58,6 +58,7 @@ export interface NewWorkflow {
 
 /** A step as it finished, to be written. */
 export interface FinishedStep {
+  workflowId: string
   step: string
   position: number
   status: StepRecord['status']
@@ -110,35 +111,56 @@ const columns = `id, state, namespace, file_path, file_hash, degraded, correlati
   EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000 AS duration_ms`
 
 /**
- * A state change and its fsm_transitions row in one statement: the update only happens from the
- * expected state (a workflow moved by someone else is not moved again), and the transition row only
- * when it did.
+ * State changes of any number of workflows and their fsm_transitions rows, in one statement: a workflow
+ * moves only from the state the change expects (one moved by someone else is not moved again), and its
+ * transition row is written only when it did. Returns the ids that moved.
  */
-const moveSql = `WITH moved AS (
-    UPDATE workflow_executions SET
-      state = $3, owner = COALESCE($6, owner), updated_at = $5,
-      started_at = CASE WHEN $3 = 'processing' THEN COALESCE(started_at, $5) ELSE started_at END,
-      finished_at = CASE WHEN $7::boolean THEN $5 ELSE finished_at END,
-      request = CASE WHEN $7::boolean THEN NULL ELSE request END,
-      content = CASE WHEN $7::boolean THEN NULL ELSE content END,
-      file_hash = COALESCE($8, file_hash),
-      degraded = COALESCE($9, degraded),
-      result = COALESCE($10::jsonb, result),
-      failed_step = COALESCE($11, failed_step),
-      error_code = COALESCE($12, error_code),
-      error_message = COALESCE($13, error_message)
-    WHERE id = $1 AND state = $2
-    RETURNING id)
+const moveSql = `WITH input AS (
+    SELECT (x ->> 'id')::uuid AS id, x ->> 'from' AS from_state, x ->> 'to' AS to_state,
+      x ->> 'trigger' AS trigger, (x ->> 'at')::timestamptz AS at, (x ->> 'starts')::boolean AS starts,
+      (x ->> 'terminal')::boolean AS terminal, x ->> 'owner' AS owner, x ->> 'file_hash' AS file_hash,
+      (x ->> 'degraded')::boolean AS degraded, x -> 'result' AS result, x ->> 'failed_step' AS failed_step,
+      x ->> 'error_code' AS error_code, x ->> 'error_message' AS error_message
+    FROM jsonb_array_elements($1::jsonb) AS t(x)),
+  moved AS (
+    UPDATE workflow_executions w SET
+      state = i.to_state, owner = COALESCE(i.owner, w.owner), updated_at = i.at,
+      started_at = CASE WHEN i.starts THEN COALESCE(w.started_at, i.at) ELSE w.started_at END,
+      finished_at = CASE WHEN i.terminal THEN i.at ELSE w.finished_at END,
+      request = CASE WHEN i.terminal THEN NULL ELSE w.request END,
+      content = CASE WHEN i.terminal THEN NULL ELSE w.content END,
+      file_hash = COALESCE(i.file_hash, w.file_hash),
+      degraded = COALESCE(i.degraded, w.degraded),
+      result = COALESCE(NULLIF(i.result, 'null'::jsonb), w.result),
+      failed_step = COALESCE(i.failed_step, w.failed_step),
+      error_code = COALESCE(i.error_code, w.error_code),
+      error_message = COALESCE(i.error_message, w.error_message)
+    FROM input i
+    WHERE w.id = i.id AND w.state = i.from_state
+    RETURNING w.id, i.from_state, i.to_state, i.trigger, i.at)
   INSERT INTO fsm_transitions (workflow_id, from_state, to_state, trigger, at)
-  SELECT id, $2, $3, $4, $5 FROM moved`
+  SELECT id, from_state, to_state, trigger, at FROM moved
+  RETURNING workflow_id`
 
 const insertStepsSql = `INSERT INTO workflow_steps (workflow_id, step, position, status, attempts, started_at,
     duration_ms, error_code, error_message, output)
-  SELECT $1, s ->> 'step', (s ->> 'position')::int, s ->> 'status', (s ->> 'attempts')::int,
-    (s ->> 'started_at')::timestamptz, (s ->> 'duration_ms')::float8, s ->> 'error_code',
-    s ->> 'error_message', s -> 'output'
-  FROM jsonb_array_elements($2::jsonb) AS t(s)
+  SELECT (s ->> 'workflow_id')::uuid, s ->> 'step', (s ->> 'position')::int, s ->> 'status',
+    (s ->> 'attempts')::int, (s ->> 'started_at')::timestamptz, (s ->> 'duration_ms')::float8,
+    s ->> 'error_code', s ->> 'error_message', s -> 'output'
+  FROM jsonb_array_elements($1::jsonb) AS t(s)
   ON CONFLICT (workflow_id, step) DO NOTHING`
+
+/** A state change of one workflow, with what it writes. */
+export interface Move {
+  id: string
+  change: StateChange
+  /** The move into the running state: sets started_at. */
+  starts?: boolean
+  /** The move into a terminal state: sets finished_at, clears what only a running workflow needs. */
+  terminal?: boolean
+  owner?: string
+  outcome?: Outcome
+}
 
 /** The orchestrator's SQL; nothing else touches workflow_executions, workflow_steps or fsm_transitions. */
 export class WorkflowStore {
@@ -192,39 +214,37 @@ export class WorkflowStore {
     return rows[0]?.id
   }
 
-  /**
-   * Moves a workflow from `change.from` to `change.to`, writing its transition; false when it was not
-   * in `change.from` any more. `terminal` also clears what only a running workflow needs.
-   */
-  async move(
-    tx: Queryable,
-    id: string,
-    change: StateChange,
-    options: { owner?: string; terminal?: boolean; outcome?: Outcome } = {},
-  ): Promise<boolean> {
-    const o = options.outcome ?? {}
-    const { rowCount } = await tx.query(moveSql, [
-      id,
-      change.from,
-      change.to,
-      change.trigger,
-      change.at,
-      options.owner ?? null,
-      options.terminal ?? false,
-      o.fileHash ?? null,
-      o.degraded ?? null,
-      o.result ? JSON.stringify(o.result) : null,
-      o.failedStep ?? null,
-      o.errorCode ?? null,
-      o.errorMessage ?? null,
-    ])
-    return rowCount > 0
+  /** Moves workflows (each from its `change.from`), writing their transitions; returns the ids that moved. */
+  async move(tx: Queryable, moves: readonly Move[]): Promise<Set<string>> {
+    if (moves.length === 0) return new Set()
+    const rows = moves.map((m) => {
+      const o = m.outcome ?? {}
+      return {
+        id: m.id,
+        from: m.change.from,
+        to: m.change.to,
+        trigger: m.change.trigger,
+        at: m.change.at.toISOString(),
+        starts: m.starts ?? false,
+        terminal: m.terminal ?? false,
+        owner: m.owner ?? null,
+        file_hash: o.fileHash ?? null,
+        degraded: o.degraded ?? null,
+        result: o.result ?? null,
+        failed_step: o.failedStep ?? null,
+        error_code: o.errorCode ?? null,
+        error_message: o.errorMessage ?? null,
+      }
+    })
+    const { rows: moved } = await tx.query<{ workflow_id: string }>(moveSql, [JSON.stringify(rows)])
+    return new Set(moved.map((r) => r.workflow_id))
   }
 
-  /** Records finished steps (a step recorded before is kept: recovery never rewrites history). */
-  async insertSteps(tx: Queryable, workflowId: string, steps: readonly FinishedStep[]): Promise<void> {
+  /** Records finished steps of any workflows (a step recorded before is kept: history is never rewritten). */
+  async insertSteps(tx: Queryable, steps: readonly FinishedStep[]): Promise<void> {
     if (steps.length === 0) return
     const rows = steps.map((s) => ({
+      workflow_id: s.workflowId,
       step: s.step,
       position: s.position,
       status: s.status,
@@ -235,7 +255,7 @@ export class WorkflowStore {
       error_message: s.errorMessage ?? null,
       output: s.output,
     }))
-    await tx.query(insertStepsSql, [workflowId, JSON.stringify(rows)])
+    await tx.query(insertStepsSql, [JSON.stringify(rows)])
   }
 
   async get(
