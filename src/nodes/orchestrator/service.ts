@@ -19,6 +19,7 @@ import { runStep, type StepResult } from './step-runner.ts'
 import type {
   FinishedStep,
   Move,
+  NewWorkflow,
   StepRecord,
   UnfinishedWorkflow,
   WorkflowPage,
@@ -84,7 +85,10 @@ const FAILED = 'failed'
  * after a crash they are simply run again. event_publishing writes its row, processing → completed and
  * STAMP_WORKFLOW_COMPLETED in one last transaction. A failure writes what finished, the failed step,
  * processing → failed and STAMP_WORKFLOW_FAILED in one transaction. So every transition is persisted
- * and published exactly when it happened: three transactions for a workflow that completes.
+ * and published exactly when it happened: four writes for a workflow that completes.
+ *
+ * Each kind of write (accept, start, stamp, finish) goes through a GroupCommit: the writes of all the
+ * workflows that reach that point together share one transaction and one statement per table.
  */
 export class WorkflowService {
   #d: WorkflowServiceDeps
@@ -92,6 +96,7 @@ export class WorkflowService {
   #idle: Array<() => void> = []
   #stopping = false
   /** The durable writes of concurrent workflows, each kind grouped into shared transactions. */
+  #accepts: GroupCommit<NewWorkflow[], null>
   #starts: GroupCommit<Runnable, null>
   #stamps: GroupCommit<StampWrite, StamperOutcome>
   #finishes: GroupCommit<FinishWrite, number>
@@ -100,6 +105,13 @@ export class WorkflowService {
     this.#d = deps
     const transaction = <X>(fn: (tx: Queryable) => Promise<X>) => deps.store.transaction(fn)
     const committed = () => deps.outbox.notify()
+    this.#accepts = new GroupCommit({
+      transaction,
+      write: async (tx, groups: NewWorkflow[][]) => {
+        await deps.store.insert(groups.flat(), tx)
+        return groups.map(() => null)
+      },
+    })
     this.#starts = new GroupCommit({ transaction, committed, write: (tx, g) => this.#writeStarts(tx, g) })
     this.#stamps = new GroupCommit({ transaction, committed, write: (tx, g) => this.#writeStamps(tx, g) })
     this.#finishes = new GroupCommit({ transaction, committed, write: (tx, g) => this.#writeFinishes(tx, g) })
@@ -140,7 +152,7 @@ export class WorkflowService {
       (input): Runnable => ({ id: randomUUID(), state: PENDING, input, origin, acceptedAt, done: new Map() }),
     )
     try {
-      await this.#d.store.insert(runnables.map((r) => this.#newRow(r, null)))
+      await this.#accepts.submit(runnables.map((r) => this.#newRow(r, null)))
     } catch (err) {
       limiter.release(items.length)
       throw err

@@ -136,7 +136,9 @@ const moveSql = `WITH input AS (
       error_code = COALESCE(i.error_code, w.error_code),
       error_message = COALESCE(i.error_message, w.error_message)
     FROM input i
-    WHERE w.id = i.id AND w.state = i.from_state
+    -- the ids again as an array: the planner then fetches the rows by primary key, where the join
+    -- alone (it guesses 100 rows for jsonb_array_elements) would scan the whole table
+    WHERE w.id = ANY ($2::uuid[]) AND w.id = i.id AND w.state = i.from_state
     RETURNING w.id, i.from_state, i.to_state, i.trigger, i.at)
   INSERT INTO fsm_transitions (workflow_id, from_state, to_state, trigger, at)
   SELECT id, from_state, to_state, trigger, at FROM moved
@@ -236,7 +238,10 @@ export class WorkflowStore {
         error_message: o.errorMessage ?? null,
       }
     })
-    const { rows: moved } = await tx.query<{ workflow_id: string }>(moveSql, [JSON.stringify(rows)])
+    const { rows: moved } = await tx.query<{ workflow_id: string }>(moveSql, [
+      JSON.stringify(rows),
+      moves.map((m) => m.id),
+    ])
     return new Set(moved.map((r) => r.workflow_id))
   }
 
@@ -336,9 +341,9 @@ export class WorkflowStore {
     const { rows } = await this.#db.query<RawUnfinished>(
       `SELECT ${unfinishedColumns} FROM workflow_executions
        WHERE state = 'pending' AND owner = $1
-         AND NOT (id = ANY (SELECT (jsonb_array_elements_text($2::jsonb))::uuid))
+         AND NOT (id = ANY ($2::uuid[]))
        ORDER BY created_at LIMIT $3`,
-      [owner, JSON.stringify(running), limit],
+      [owner, [...running], limit],
     )
     return this.#withSteps(rows)
   }
@@ -353,8 +358,8 @@ export class WorkflowStore {
       output: Record<string, unknown>
     }>(
       `SELECT workflow_id, step, status, output FROM workflow_steps
-       WHERE workflow_id IN (SELECT (jsonb_array_elements_text($1::jsonb))::uuid) ORDER BY position`,
-      [JSON.stringify(ids)],
+       WHERE workflow_id = ANY ($1::uuid[]) ORDER BY position`,
+      [ids],
     )
     return rows
       .sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime())
