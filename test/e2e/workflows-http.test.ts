@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { createEnvelope } from '../../src/core/events/envelope.ts'
 import { topicName } from '../../src/core/events/topics.ts'
@@ -380,5 +383,35 @@ for (const backend of dialects) {
     )
     assert.equal(stepEvent!.payload['status'], 'degraded')
     assert.ok(bus.topic(topic.completed).length >= 4)
+  })
+
+  test(`the contract's step timeout and retry policy drive the step (${backend})`, { skip }, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'omninode-contracts-'))
+    t.after(() => rmSync(dir, { recursive: true, force: true }))
+    mkdirSync(join(dir, 'orchestrator'))
+    const own = readFileSync(new URL('../../src/nodes/orchestrator/contract.yaml', import.meta.url), 'utf8')
+    const tuned = own.replace(
+      /- name: onextree_intelligence\n([\s\S]*?)timeout_ms: 2000\n {6}retry_policy: .*\n/,
+      '- name: onextree_intelligence\n$1timeout_ms: 40\n      retry_policy: { max_attempts: 3, initial_backoff_ms: 5, max_backoff_ms: 5 }\n',
+    )
+    assert.notEqual(tuned, own)
+    writeFileSync(join(dir, 'orchestrator', 'contract.yaml'), tuned)
+    const onextree = await startFakeOnexTree(t, 2000)
+    onextree.state.mode = 'slow'
+    const { call } = await bridgeOn(t, backend, {
+      contractDir: dir,
+      onextreeUrl: onextree.url,
+      onextreeTimeoutMs: 1000,
+      onextreeFailureThreshold: 100,
+    })
+    const res = await call('POST', '/workflows/stamp', { content: 'x\n', namespace: 'onex.tuned' })
+    const wf = res.body.data.workflows[0]
+    assert.deepEqual([wf.state, wf.degraded], ['completed', true])
+    const step = (await call('GET', `/workflows/${wf.workflow_id}`)).body.data.steps[1]
+    assert.equal(step.step, 'onextree_intelligence')
+    assert.equal(step.status, 'degraded')
+    assert.equal(step.attempts, 3, 'the contract allows three attempts')
+    assert.equal(step.error.code, 'ONEX_CORE_052_TIMEOUT')
+    assert.match(step.error.message, /took longer than its 40 ms/)
   })
 }

@@ -187,7 +187,12 @@ export class WorkflowService {
     const free = Math.max(0, this.#d.limiter.maxRunning + this.#d.limiter.maxQueued - this.#active.size)
     if (free === 0) return
     const pending = await this.#d.store.pendingOf(this.#d.owner, [...this.#active], Math.min(free, 256))
-    for (const w of pending) void this.#runWithSlot(this.#fromStored(w), false).catch(() => {})
+    // one may have started while the query ran
+    for (const w of pending)
+      if (!this.#active.has(w.id))
+        void this.#runWithSlot(this.#fromStored(w), false).catch((err: unknown) =>
+          this.#d.logger.warn({ err, workflow_id: w.id }, 'workflow from the bus did not finish'),
+        )
   }
 
   /**

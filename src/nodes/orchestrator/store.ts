@@ -336,11 +336,11 @@ export class WorkflowStore {
     return this.#withSteps(rows)
   }
 
-  /** This process's pending workflows, oldest first, but those in `running` (accepted from the bus). */
+  /** This process's pending workflows accepted from the bus, oldest first, but those in `running`. */
   async pendingOf(owner: string, running: readonly string[], limit: number): Promise<UnfinishedWorkflow[]> {
     const { rows } = await this.#db.query<RawUnfinished>(
       `SELECT ${unfinishedColumns} FROM workflow_executions
-       WHERE state = 'pending' AND owner = $1
+       WHERE state = 'pending' AND owner = $1 AND request_event_id IS NOT NULL
          AND NOT (id = ANY ($2::uuid[]))
        ORDER BY created_at LIMIT $3`,
       [owner, [...running], limit],
