@@ -14,7 +14,7 @@ CREATE TABLE workflow_executions (
   -- what a resumed workflow needs to run again; cleared once the workflow is terminal
   request         jsonb,
   content         bytea,
-  -- the process running it (instance id): recovery at start claims those of dead processes
+  -- the process running it (its instance id): recovery claims the workflows of dead owners
   owner           text,
   degraded        boolean NOT NULL DEFAULT false,
   file_hash       text,
@@ -58,3 +58,10 @@ CREATE TABLE fsm_transitions (
 );
 
 CREATE INDEX fsm_transitions_workflow_idx ON fsm_transitions (workflow_id, id);
+
+-- The processes that run workflows, each with its last heartbeat: an owner whose heartbeat is older
+-- than the lease is dead, and its unfinished workflows are taken over by a live one.
+CREATE TABLE workflow_owners (
+  owner        text PRIMARY KEY,
+  heartbeat_at timestamptz NOT NULL DEFAULT now()
+);

@@ -75,6 +75,7 @@ const nodeFactories: Record<
       maxQueued: config.workflowQueueLimit,
       maxItems: config.batchMaxItems,
       recovery: config.workflowRecovery,
+      ownerLeaseMs: config.workflowOwnerLeaseMs,
     })
   },
 }

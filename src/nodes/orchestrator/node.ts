@@ -39,6 +39,8 @@ export interface OrchestratorNodeDeps {
   maxQueued: number
   maxItems: number
   recovery: RecoveryMode
+  /** An owner without a heartbeat for this long is dead: its workflows are taken over. */
+  ownerLeaseMs: number
 }
 
 /** How often the pump looks for bus-accepted workflows it was not told about (a safety net). */
@@ -47,8 +49,9 @@ const pumpEveryMs = 500
 /** NodeBridgeOrchestrator: stamp workflows over HTTP and the bus, and recovery at start. */
 export function createOrchestratorNode(deps: OrchestratorNodeDeps) {
   const owner = `${deps.events.source.nodeId}/${randomUUID()}`
+  const store = new WorkflowStore(deps.db)
   const service = new WorkflowService({
-    store: new WorkflowStore(deps.db),
+    store,
     stamper: deps.stamper,
     intelligence: deps.intelligence,
     blake3: deps.blake3,
@@ -63,6 +66,23 @@ export function createOrchestratorNode(deps: OrchestratorNodeDeps) {
   })
   let subscription: Subscription | undefined
   let timer: NodeJS.Timeout | undefined
+  let leaseTimer: NodeJS.Timeout | undefined
+  let renewing: Promise<void> | undefined
+  const recover = async (leaseMs: number) => {
+    const recovered = await service.recover(deps.recovery, leaseMs)
+    if (recovered.resumed + recovered.failed > 0)
+      deps.logger.info(recovered, 'workflows of a stopped process recovered')
+  }
+  // the heartbeat renews this process's lease, then takes over what dead processes left
+  const renew = () => {
+    renewing ??= store
+      .heartbeat(owner)
+      .then(() => recover(deps.ownerLeaseMs))
+      .catch((err: unknown) => deps.logger.warn({ err }, 'workflow lease not renewed; will retry'))
+      .finally(() => {
+        renewing = undefined
+      })
+  }
   let pumping: Promise<void> | undefined
   const pump = () => {
     pumping ??= service
@@ -80,9 +100,10 @@ export function createOrchestratorNode(deps: OrchestratorNodeDeps) {
     service,
     routes,
     async start() {
-      const recovered = await service.recover(deps.recovery)
-      if (recovered.resumed + recovered.failed > 0)
-        deps.logger.info(recovered, 'workflows of a stopped process recovered')
+      await store.heartbeat(owner)
+      // an embedded database has one process (its data dir is locked): every other owner is dead now
+      await recover(deps.db.dialect === 'pglite' ? 0 : deps.ownerLeaseMs)
+      leaseTimer = setInterval(renew, Math.max(10, Math.floor(deps.ownerLeaseMs / 3))).unref()
       subscription = await deps.consumers.subscribe({
         groupId: 'orchestrator',
         topics: deps.requestTopics,
@@ -93,9 +114,13 @@ export function createOrchestratorNode(deps: OrchestratorNodeDeps) {
     },
     async stop() {
       clearInterval(timer)
+      clearInterval(leaseTimer)
       await subscription?.stop()
       await pumping
+      await renewing
       await service.stop()
+      // what is left (accepted from the bus, not started) is free for another process at once
+      await store.release(owner).catch(() => {})
     },
   }
 }

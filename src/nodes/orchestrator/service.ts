@@ -196,11 +196,14 @@ export class WorkflowService {
   }
 
   /**
-   * At start: the workflows a killed process left pending or processing are resumed from the first
-   * step they had not finished (`resume`) or failed (`fail`); never left stuck.
+   * The workflows a dead process left pending or processing (its lease expired: no heartbeat within
+   * `leaseMs`) are taken over and resumed from the first step they had not finished (`resume`), or
+   * failed (`fail`); never left stuck. Run at start and then periodically.
    */
-  async recover(mode: RecoveryMode): Promise<{ resumed: number; failed: number }> {
-    const unfinished = await this.#d.store.claimUnfinished(this.#d.owner)
+  async recover(mode: RecoveryMode, leaseMs: number): Promise<{ resumed: number; failed: number }> {
+    if (this.#stopping) return { resumed: 0, failed: 0 }
+    const unfinished = await this.#d.store.claimUnfinished(this.#d.owner, leaseMs)
+    if (unfinished.length === 0) return { resumed: 0, failed: 0 }
     if (mode === 'fail') {
       const at = this.#d.clock.now()
       const error = {

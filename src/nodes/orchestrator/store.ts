@@ -322,16 +322,33 @@ export class WorkflowStore {
     return { items, next_cursor: last ? encodeCursor(last) : null }
   }
 
-  /**
-   * Takes over the unfinished workflows (pending or processing) of other processes: after a crash they
-   * would stay stuck forever. Returns them with the steps they already finished.
-   */
-  async claimUnfinished(owner: string): Promise<UnfinishedWorkflow[]> {
-    const { rows } = await this.#db.query<RawUnfinished>(
-      `UPDATE workflow_executions SET owner = $1, updated_at = now()
-       WHERE state IN ('pending', 'processing') AND owner IS DISTINCT FROM $1
-       RETURNING ${unfinishedColumns}`,
+  /** This process is alive: its lease on the workflows it owns is renewed. */
+  async heartbeat(owner: string): Promise<void> {
+    await this.#db.query(
+      `INSERT INTO workflow_owners (owner, heartbeat_at) VALUES ($1, now())
+       ON CONFLICT (owner) DO UPDATE SET heartbeat_at = now()`,
       [owner],
+    )
+  }
+
+  /** This process stops: its workflows are free for others to take over at once. */
+  async release(owner: string): Promise<void> {
+    await this.#db.query('DELETE FROM workflow_owners WHERE owner = $1', [owner])
+  }
+
+  /**
+   * Takes over the unfinished workflows (pending or processing) of owners that are dead: no heartbeat
+   * within `leaseMs` (by the database's clock, the same for every process), or none at all. Without
+   * this they would stay stuck forever. Returns them with the steps they already finished.
+   */
+  async claimUnfinished(owner: string, leaseMs: number): Promise<UnfinishedWorkflow[]> {
+    const { rows } = await this.#db.query<RawUnfinished>(
+      `UPDATE workflow_executions w SET owner = $1, updated_at = now()
+       WHERE state IN ('pending', 'processing') AND owner IS DISTINCT FROM $1
+         AND NOT EXISTS (SELECT 1 FROM workflow_owners o
+           WHERE o.owner = w.owner AND o.heartbeat_at > now() - $2 * interval '1 millisecond')
+       RETURNING ${unfinishedColumns}`,
+      [owner, leaseMs],
     )
     return this.#withSteps(rows)
   }

@@ -176,6 +176,14 @@ export const configKeys = {
     description:
       'At start, what becomes of workflows a stopped process left pending or processing: resume them from their first unfinished step, or fail them',
   },
+  workflowOwnerLeaseMs: {
+    env: 'OMNINODE_WORKFLOW_OWNER_LEASE_MS',
+    yaml: 'workflow_owner_lease_ms',
+    schema: Type.Integer({ minimum: 100, maximum: 3600000 }),
+    default: 15000,
+    description:
+      'A process that ran workflows and has not renewed its lease for this long is dead; its unfinished workflows are taken over (on PostgreSQL; with the embedded database, at once at start)',
+  },
   onextreeUrl: {
     env: 'OMNINODE_ONEXTREE_URL',
     yaml: 'onextree_url',
