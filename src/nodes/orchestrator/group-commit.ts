@@ -43,7 +43,10 @@ export class GroupCommit<T, R> {
 
   async #drain(): Promise<void> {
     try {
-      while (this.#queue.length > 0) {
+      for (let first = true; this.#queue.length > 0; first = false) {
+        // PGlite answers within microtasks: without a turn of the event loop between groups, a busy
+        // queue would starve every socket (OnexTree's answers, HTTP) for as long as it stays busy
+        if (!first) await new Promise((resolve) => setImmediate(resolve))
         const group = this.#queue.splice(0, this.#options.maxItems ?? 256)
         try {
           const results = await this.#options.transaction((tx) =>
