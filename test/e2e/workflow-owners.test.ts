@@ -41,7 +41,7 @@ test('workflow leases on PostgreSQL: dead owners are taken over, live ones never
 }, async (t) => {
   const scratch = await createScratchDatabase(testDatabaseUrl!)
   t.after(() => scratch.drop())
-  const config = { workflowOwnerLeaseMs: 300 }
+  const config = { workflowOwnerLeaseMs: 300, nodes: ['orchestrator' as const] }
   const a = await startTestBridge(t, { db: await openPostgresDatabase({ url: scratch.url }), config })
   const { rows } = await a.db.query<{ owner: string }>('SELECT owner FROM workflow_owners')
   assert.equal(rows.length, 1)

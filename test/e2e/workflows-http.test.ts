@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { createEnvelope } from '../../src/core/events/envelope.ts'
 import { topicName } from '../../src/core/events/topics.ts'
+import type { BridgeConfig } from '../../src/runtime/config/load.ts'
 import { startTestBridge } from '../helpers/bridge.ts'
 import { type Dialect, dialects, skipReason } from '../helpers/database-backends.ts'
 import { startFakeOnexTree } from '../helpers/fake-onextree.ts'
@@ -35,7 +36,9 @@ const steps = [
 
 async function bridgeOn(t: TestContext, backend: Dialect, config = {}) {
   const bus = new RecordingBus()
-  const { app } = await startTestBridge(t, { backend, bus, relay, config })
+  // the stamping node too: the tests compare the workflows' stamps with POST /stamp's
+  const nodes: BridgeConfig['nodes'] = ['stamping', 'orchestrator']
+  const { app } = await startTestBridge(t, { backend, bus, relay, config: { nodes, ...config } })
   const call = async (method: 'GET' | 'POST', url: string, payload?: unknown, headers = {}) => {
     const res = await app.inject({ method, url, payload: payload as Json, headers })
     return { status: res.statusCode, body: res.json() as Json, headers: res.headers }
