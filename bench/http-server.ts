@@ -4,14 +4,16 @@
  *
  *   node bench/http-server.ts bare      fastify with one route, GET / → {"hello":"world"} (the anchor)
  *   node bench/http-server.ts bridge    the bridge from createBridge, on PostgreSQL when DATABASE_URL is
- *                                       set (the configured path), else on an in-memory PGlite
+ *                                       set, else on PGlite in a throwaway data dir (the default)
  *
  * Listens on 127.0.0.1, port 0, and prints {"url": ...} on stdout once it does. Stops on SIGTERM or
  * SIGINT, and when its stdin closes: the bench that started it is gone, even if it was killed.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
 import pino from 'pino'
-import { openPgliteDatabase } from '../src/adapters/db/pglite/pglite-database.ts'
 import { createBridge } from '../src/runtime/app.ts'
 import { loadConfig } from '../src/runtime/config/load.ts'
 
@@ -25,11 +27,18 @@ if (kind === 'bare') {
   close = () => app.close()
 } else if (kind === 'bridge') {
   const databaseUrl = process.env['DATABASE_URL']
-  const config = loadConfig({ env: databaseUrl ? { DATABASE_URL: databaseUrl } : {} })
-  const overrides = databaseUrl ? {} : { db: await openPgliteDatabase() }
-  const bridge = await createBridge(config, pino({ level: 'silent' }), overrides)
+  // without DATABASE_URL, what `omninode serve` runs: PGlite on a data dir (durable commits), here a
+  // throwaway one
+  const dataDir = databaseUrl ? undefined : mkdtempSync(join(tmpdir(), 'omninode-bench-http-'))
+  const config = loadConfig({
+    env: databaseUrl ? { DATABASE_URL: databaseUrl } : { OMNINODE_DATA_DIR: dataDir! },
+  })
+  const bridge = await createBridge(config, pino({ level: 'silent' }))
   app = bridge.app
-  close = () => bridge.close()
+  close = async () => {
+    await bridge.close()
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+  }
 } else {
   process.stderr.write('usage: node bench/http-server.ts bare|bridge\n')
   process.exit(2)

@@ -4,8 +4,8 @@
  * - bare: GET / of a fastify hello-world, the anchor;
  * - hash: the bridge's POST /hash with a 1 KiB raw body (application/octet-stream);
  * - stamp: POST /stamp of a small Python file, new content every request, so each one stores a new row:
- *   on an in-memory PGlite, then on PostgreSQL (BENCH_DATABASE_URL, else scripts/infra/postgres.sh; a
- *   line with "skipped" when there is none).
+ *   on PGlite in a data dir (the embedded default, durable commits), then on PostgreSQL
+ *   (BENCH_DATABASE_URL, else scripts/infra/postgres.sh; a line with "skipped" when there is none).
  * Per case: req/s (mean of the one-second samples), latency p50/p95/p99 of the 2xx responses, failed
  * requests (non-2xx, errors, timeouts), the server's peak RSS and its CPU time per request; and
  * hash_vs_bare_ratio of req/s.
@@ -71,7 +71,7 @@ const hash: Case = {
   method: 'POST',
   path: '/hash',
   server: 'bridge',
-  database: 'pglite_memory',
+  database: 'pglite_disk',
   request: () => ({ headers: { 'content-type': 'application/octet-stream' }, body: oneKiB }),
 }
 
@@ -109,7 +109,7 @@ export async function run(): Promise<void> {
   for (const connections of CONNECTIONS) {
     const bareRun = await measure(bare, connections)
     const hashRun = await measure(hash, connections)
-    await measure(stampCase('pglite_memory'), connections)
+    await measure(stampCase('pglite_disk'), connections)
     const ratio = hashRun.reqPerS / bareRun.reqPerS
     report('http', 'hash_vs_bare_ratio', round(ratio), 'x', {
       connections,

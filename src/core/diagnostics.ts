@@ -17,6 +17,10 @@ export const channels = {
   deadLetter: diagnostics.channel('omninode:events:dead-letter'),
   /** {dlqTopic, count, threshold, windowMs} when dead letters cross the alert threshold */
   dlqAlert: diagnostics.channel('omninode:events:dlq-alert'),
+  /** {nodeId, namespace, from, to} when a registered node's health changes */
+  nodeHealthChanged: diagnostics.channel('omninode:registry:health-changed'),
+  /** {version, changes} for every topology version the registry leader wrote */
+  topologyVersion: diagnostics.channel('omninode:registry:topology-version'),
 } as const
 
 export interface HashObservation {
@@ -51,4 +55,16 @@ export interface DlqAlertObservation {
   count: number
   threshold: number
   windowMs: number
+}
+
+export interface NodeHealthChangedObservation {
+  nodeId: string
+  namespace: string
+  from: string
+  to: string
+}
+
+export interface TopologyVersionObservation {
+  version: number
+  changes: number
 }

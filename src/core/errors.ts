@@ -35,6 +35,12 @@ export const errorCatalogue = {
     retryable: false,
     summary: 'The route exists but not for this method',
   },
+  ONEX_CORE_016_FORBIDDEN: {
+    status: 403,
+    retryable: false,
+    summary:
+      'The request is valid but outside what this service accepts (e.g. a namespace it does not serve)',
+  },
   ONEX_CORE_021_PROTOCOL_VIOLATION: {
     status: 422,
     retryable: false,
@@ -49,6 +55,11 @@ export const errorCatalogue = {
     status: 409,
     retryable: false,
     summary: 'The change conflicts with existing state',
+  },
+  ONEX_CORE_031_GONE: {
+    status: 410,
+    retryable: false,
+    summary: 'What was asked for is no longer kept (e.g. topology diffs older than retained); start over',
   },
   ONEX_CORE_041_RATE_LIMITED: {
     status: 429,
@@ -136,6 +147,18 @@ export class NotFoundError extends OnexError {
 export class ConflictError extends OnexError {
   constructor(message: string, options: OnexErrorOptions = {}) {
     super('ONEX_CORE_030_CONFLICT', message, options)
+  }
+}
+
+export class ForbiddenError extends OnexError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('ONEX_CORE_016_FORBIDDEN', message, details ? { details } : {})
+  }
+}
+
+export class GoneError extends OnexError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('ONEX_CORE_031_GONE', message, details ? { details } : {})
   }
 }
 

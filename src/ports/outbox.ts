@@ -22,9 +22,11 @@ export interface Outbox {
   /** Writes the messages in a statement of their own (no state change behind them), then wakes the relay. */
   write(messages: readonly OutgoingMessage[]): Promise<void>
   /**
-   * Informational events off the request path: buffered and written in batches within about a second.
-   * The buffer is bounded (the oldest are dropped while the database is away) and lost if the process
-   * dies before a flush: use it only for events that announce no stored change.
+   * Informational events off the request path: buffered, and published in batches within about a
+   * second (straight on the bus when the process has one, else through the outbox table). At most
+   * once: the buffer is bounded (the oldest are dropped while the bus or database is away) and lost if
+   * the process dies before a flush, and they may overtake appended events: use it only for events
+   * that announce no stored change.
    */
   defer(messages: readonly OutgoingMessage[]): void
 }

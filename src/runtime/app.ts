@@ -9,7 +9,7 @@ import type { Database } from '../ports/database.ts'
 import type { EventBus } from '../ports/event-bus.ts'
 import { openBus } from './bus.ts'
 import type { BridgeConfig } from './config/load.ts'
-import { checkDatabase, openDatabase, protectDatabase } from './database.ts'
+import { checkDatabase, openDatabase, prepareNewDataDir, protectDatabase } from './database.ts'
 import { EventBackbone, eventSource } from './events/backbone.ts'
 import type { HostedNode } from './hosted-node.ts'
 import { correlationIdOf } from './http/correlation.ts'
@@ -18,6 +18,7 @@ import { healthRoutes } from './http/health-routes.ts'
 import { typeboxValidatorCompiler } from './http/validator-compiler.ts'
 import type { Logger } from './logger.ts'
 import { BridgeMetrics } from './metrics.ts'
+import { NodeLifecycle } from './node-lifecycle.ts'
 import { createNodes, loadContracts, type NodeContracts } from './nodes.ts'
 import { bridgeVersion } from './version.ts'
 
@@ -27,6 +28,13 @@ export interface Bridge {
   blake3: Blake3
   metrics: BridgeMetrics
   events: EventBackbone
+  /** The hosted nodes' registration side: introspection, heartbeats, tombstones. */
+  lifecycle: NodeLifecycle
+  /**
+   * Announces the hosted nodes as reachable at `url` (NODE_INTROSPECTION) and starts their heartbeats;
+   * runServer calls it once the server listens. A bridge never announced stays unknown to registries.
+   */
+  announce(url: string): Promise<void>
   /** Stops accepting, drains in-flight requests, stops the nodes, closes the database. Idempotent. */
   close(): Promise<void>
 }
@@ -64,6 +72,14 @@ export async function createBridge(
     throw err
   }
   const metrics = new BridgeMetrics()
+  if (!overrides.db) {
+    try {
+      await prepareNewDataDir(config, logger)
+    } catch (err) {
+      metrics.close()
+      throw err
+    }
+  }
   const db = protectDatabase(overrides.db ?? (await openDatabase(config, { logger, metrics })), {
     logger,
     metrics,
@@ -106,11 +122,24 @@ export async function createBridge(
     await backbone.start()
     for (const node of nodes) await node.start?.()
 
-    const app = await buildHttp(config, logger, { db, metrics, blake3, nodes, events: backbone })
+    const inFlight = { count: 0 }
+    const lifecycle = new NodeLifecycle({
+      nodes,
+      outbox: backbone.outbox,
+      consumers: backbone,
+      clock,
+      logger: logger.child({ component: 'node-lifecycle' }),
+      config,
+      source: (name) => backbone.source(name),
+      activeOperations: () => inFlight.count,
+      flush: () => backbone.flush(2000),
+    })
+    const app = await buildHttp(config, logger, { db, metrics, blake3, nodes, events: backbone, inFlight })
     let closing: Promise<void> | undefined
     const close = () => {
       closing ??= (async () => {
         await app.close()
+        await lifecycle.stop()
         for (const node of [...nodes].reverse()) await node.stop?.()
         await backbone.stop()
         await bus?.close()
@@ -119,7 +148,16 @@ export async function createBridge(
       })()
       return closing
     }
-    return { app, db, blake3, metrics, events: backbone, close }
+    return {
+      app,
+      db,
+      blake3,
+      metrics,
+      events: backbone,
+      lifecycle,
+      announce: (url) => lifecycle.start(url),
+      close,
+    }
   } catch (err) {
     await events?.stop().catch(() => {})
     await bus?.close().catch(() => {})
@@ -132,7 +170,15 @@ export async function createBridge(
 async function buildHttp(
   config: BridgeConfig,
   logger: Logger,
-  deps: { db: Database; metrics: BridgeMetrics; blake3: Blake3; nodes: HostedNode[]; events: EventBackbone },
+  deps: {
+    db: Database
+    metrics: BridgeMetrics
+    blake3: Blake3
+    nodes: HostedNode[]
+    events: EventBackbone
+    /** Requests in flight (heartbeats report it). */
+    inFlight: { count: number }
+  },
 ): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -148,9 +194,11 @@ async function buildHttp(
 
   installErrorHandling(app)
   app.addHook('onRequest', async (request, reply) => {
+    deps.inFlight.count++
     reply.header('x-correlation-id', request.id)
   })
   app.addHook('onResponse', async (request, reply) => {
+    deps.inFlight.count--
     const route = request.routeOptions.url ?? 'unmatched'
     deps.metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) })
     deps.metrics.httpDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000)

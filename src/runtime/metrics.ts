@@ -7,6 +7,8 @@ import {
   type DlqAlertObservation,
   type EventsPublishedObservation,
   type HashObservation,
+  type NodeHealthChangedObservation,
+  type TopologyVersionObservation,
 } from '../core/diagnostics.ts'
 import type { Database } from '../ports/database.ts'
 
@@ -92,6 +94,18 @@ export class BridgeMetrics {
     registers: [this.registry],
   })
 
+  readonly nodeHealthChanges = new Counter({
+    name: 'omninode_registry_health_changes_total',
+    help: 'Health changes of registered nodes seen by the registry, by previous and new status',
+    labelNames: ['from', 'to'] as const,
+    registers: [this.registry],
+  })
+  readonly topologyVersion = new Gauge({
+    name: 'omninode_registry_topology_version',
+    help: 'The latest topology version this process wrote as registry leader',
+    registers: [this.registry],
+  })
+
   #unsubscribe: Array<() => void> = []
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -113,6 +127,12 @@ export class BridgeMetrics {
     )
     this.#subscribe(channels.dlqAlert.name, (m: DlqAlertObservation) =>
       this.dlqAlerts.inc({ topic: m.dlqTopic }),
+    )
+    this.#subscribe(channels.nodeHealthChanged.name, (m: NodeHealthChangedObservation) =>
+      this.nodeHealthChanges.inc({ from: m.from, to: m.to }),
+    )
+    this.#subscribe(channels.topologyVersion.name, (m: TopologyVersionObservation) =>
+      this.topologyVersion.set(m.version),
     )
   }
 

@@ -1,13 +1,15 @@
 import { LocalAnalyser } from '../adapters/intelligence/local-analyser.ts'
 import { OnexTreeClient } from '../adapters/intelligence/onextree-client.ts'
-import { consumedTopics, publishedTopics } from '../core/contracts/parse.ts'
+import { consumedTopicOf, publishedTopics } from '../core/contracts/parse.ts'
 import type { NodeContract } from '../core/contracts/schema.ts'
 import type { EnvelopeSource } from '../core/events/envelope.ts'
-import { topicName } from '../core/events/topics.ts'
+import { type Environment, topicName } from '../core/events/topics.ts'
 import type { Blake3 } from '../core/hashing/blake3.ts'
 import { WorkflowFsm } from '../core/workflow/fsm.ts'
 import { stampWorkflowPlan } from '../core/workflow/plan.ts'
 import { createOrchestratorNode } from '../nodes/orchestrator/node.ts'
+import type { RegistryEventSettings } from '../nodes/registry/events.ts'
+import { createRegistryNode } from '../nodes/registry/node.ts'
 import { createStampingNode } from '../nodes/stamping/node.ts'
 import type { Clock } from '../ports/clock.ts'
 import type { Database } from '../ports/database.ts'
@@ -70,7 +72,7 @@ const nodeFactories: Record<
       },
       fsm: new WorkflowFsm(contract),
       plan: stampWorkflowPlan(contract),
-      requestTopics: consumedTopics(contract).map((key) => topicName(config.env, key)),
+      requestTopics: [topicName(config.env, consumedTopicOf(contract, 'METADATA_STAMP_REQUEST'))],
       maxConcurrent: config.maxConcurrentWorkflows,
       maxQueued: config.workflowQueueLimit,
       maxItems: config.batchMaxItems,
@@ -78,6 +80,33 @@ const nodeFactories: Record<
       ownerLeaseMs: config.workflowOwnerLeaseMs,
     })
   },
+  registry: (config, deps, contract) =>
+    createRegistryNode({
+      ...deps,
+      logger: deps.logger.child({ node: 'registry' }),
+      events: registryEventSettings(contract, deps.eventSource('registry'), config.env),
+      namespace: config.registryNamespace,
+      leaderLeaseMs: config.registryLeaderLeaseSeconds * 1000,
+      versionsKept: config.registryVersionsKept,
+    }),
+}
+
+/** The registry's event settings from its contract (also for the registry bench, which builds registries). */
+export function registryEventSettings(
+  contract: NodeContract,
+  source: EnvelopeSource,
+  environment: Environment,
+): RegistryEventSettings {
+  return {
+    source,
+    environment,
+    published: publishedTopics(contract),
+    consumed: {
+      introspection: consumedTopicOf(contract, 'NODE_INTROSPECTION'),
+      heartbeat: consumedTopicOf(contract, 'NODE_HEARTBEAT'),
+      tombstone: consumedTopicOf(contract, 'NODE_TOMBSTONE'),
+    },
+  }
 }
 
 /** The built-in local analyser, or OnexTree (falling back to it) when `onextree_url` is set. */

@@ -25,6 +25,12 @@ export async function runServer(
     throw err
   }
   const url = address.replace('[::1]', 'localhost')
+  try {
+    await bridge.announce(url)
+  } catch (err) {
+    await bridge.close()
+    throw err
+  }
   logger.info(
     {
       url,

@@ -29,9 +29,14 @@ export interface TestBridgeOptions {
   logger?: Logger
 }
 
-/** A whole bridge on the chosen backend, closed (and its database dropped) when the test ends. */
+/**
+ * A whole bridge on the chosen backend, closed (and its database dropped) when the test ends. It hosts
+ * the stamping node only unless `config.nodes` says otherwise: a registry would add its own events
+ * (REGISTRY_REQUEST_INTROSPECTION at start) to the outbox counts suites check, and on a shared Kafka
+ * its consumer group would mix suites' registrations.
+ */
 export async function startTestBridge(t: TestContext, options: TestBridgeOptions = {}): Promise<Bridge> {
-  const config: BridgeConfig = { ...loadConfig({ env: {} }), port: 0, ...options.config }
+  const config: BridgeConfig = { ...loadConfig({ env: {} }), port: 0, nodes: ['stamping'], ...options.config }
   const logger = options.logger ?? pino({ level: 'silent' })
   const events: BridgeOverrides = {
     ...(options.bus !== undefined ? { bus: options.bus } : {}),

@@ -27,11 +27,12 @@ export async function startChildServer(
   const stderr: string[] = []
   child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()))
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`server did not start: ${logs.join('\n')}${stderr.join('')}`)),
-      // A first start creates the embedded cluster (initdb), which takes seconds on a busy machine.
-      90_000,
-    )
+    // A first start creates the embedded cluster (initdb), which takes seconds on a busy machine.
+    const timer = setTimeout(() => {
+      // a server left running would keep the test file alive until its own timeout
+      child.kill('SIGKILL')
+      reject(new Error(`server did not start: ${logs.join('\n')}${stderr.join('')}`))
+    }, 90_000)
     createInterface({ input: child.stdout! }).on('line', (line) => {
       logs.push(line)
       try {

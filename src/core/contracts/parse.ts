@@ -131,6 +131,16 @@ export interface PublishedTopics {
   topicOf(event: string): TopicKey
 }
 
+/** The topic a node consumes `event` from; throws ContractError when the contract does not consume it. */
+export function consumedTopicOf(contract: NodeContract, event: string): TopicKey {
+  const ref = contract.event_type.consumed_events.find((e) => e.event === event)
+  if (ref === undefined)
+    throw new ContractError(contract.name, [
+      { field: 'event_type.consumed_events', message: `does not declare ${event}, which the node consumes` },
+    ])
+  return topicKeysByName.get(ref.topic)!
+}
+
 /** The catalogue keys of the topics a node consumes (deduplicated, in contract order). */
 export function consumedTopics(contract: NodeContract): TopicKey[] {
   return [...new Set(contract.event_type.consumed_events.map((e) => topicKeysByName.get(e.topic)!))]

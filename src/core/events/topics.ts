@@ -76,6 +76,8 @@ export const topicCatalogue = {
   topologyDiff: fact('topology-diff'),
   serviceRegistered: fact('service-registered'),
   serviceDeregistered: fact('service-deregistered'),
+  nodeRegistrationRejected: fact('node-registration-rejected'),
+  nodeHealthChanged: fact('node-health-changed'),
   // code generation (the seeds' 13 topics: 4 requests, 4 responses, status, 4 request DLQs)
   codegenAnalyzeRequest: command('codegen-analyze-request'),
   codegenValidateRequest: command('codegen-validate-request'),

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Blake3 } from '../../core/hashing/blake3.ts'
+import type { NodeDescription } from '../../core/registry/description.ts'
 import type { Clock } from '../../ports/clock.ts'
 import type { Database } from '../../ports/database.ts'
 import type { NodeLogger } from '../../ports/logger.ts'
@@ -40,10 +41,20 @@ export function createStampingNode(deps: StampingNodeDeps) {
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(stampingRoutes, { service, defaultNamespace, batchMaxItems: deps.batchMaxItems })
   }
+  const description: NodeDescription = {
+    nodeType: 'effect',
+    capabilities: {
+      hash_backend: deps.blake3.backend,
+      stamp_types: ['lightweight', 'rich', 'sidecar'],
+      operations: ['hash', 'stamp', 'validate', 'batch', 'validate-protocol'],
+      batch_max_items: deps.batchMaxItems,
+    },
+  }
   return {
     name: 'stamping',
     service,
     routes,
+    describe: () => description,
     start: () => recorder.start(),
     stop: () => recorder.stop(),
   }

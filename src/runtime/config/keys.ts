@@ -1,7 +1,7 @@
 import Type, { type TLiteral, type TSchema } from 'typebox'
 
 /** The nodes this build can host. */
-export const nodeNames = ['stamping', 'orchestrator'] as const
+export const nodeNames = ['stamping', 'orchestrator', 'registry'] as const
 export type NodeName = (typeof nodeNames)[number]
 
 export interface ConfigKey {
@@ -242,6 +242,47 @@ export const configKeys = {
     default: 7,
     description:
       'Days the event log (`GET /events`) keeps published and consumed events; dead letters stay 30',
+  },
+  namespace: {
+    env: 'OMNINODE_NAMESPACE',
+    yaml: 'namespace',
+    schema: Type.String({ pattern: '^(omninode|onex)\\.[a-zA-Z0-9_.]+$' }),
+    default: 'omninode.bridge',
+    description: 'Namespace the hosted nodes register in (NODE_INTROSPECTION `namespace`)',
+  },
+  heartbeatIntervalSeconds: {
+    env: 'OMNINODE_HEARTBEAT_INTERVAL_SECONDS',
+    yaml: 'heartbeat_interval_seconds',
+    schema: Type.Number({ minimum: 0.05, maximum: 3600 }),
+    default: 30,
+    description: 'Seconds between two NODE_HEARTBEATs of each hosted node',
+  },
+  leaseTtlSeconds: {
+    env: 'OMNINODE_LEASE_TTL_SECONDS',
+    yaml: 'lease_ttl_seconds',
+    schema: Type.Number({ minimum: 0.1, maximum: 86400 }),
+    description:
+      'Lease the hosted nodes ask the registry for; unset: two heartbeat intervals (two missed heartbeats)',
+  },
+  registryNamespace: {
+    env: 'OMNINODE_REGISTRY_NAMESPACE',
+    yaml: 'registry_namespace',
+    schema: Type.String({ pattern: '^(omninode|onex)\\.[a-zA-Z0-9_.]+$' }),
+    description: 'The one namespace the registry serves (others are refused); unset: every namespace',
+  },
+  registryLeaderLeaseSeconds: {
+    env: 'OMNINODE_REGISTRY_LEADER_LEASE_SECONDS',
+    yaml: 'registry_leader_lease_seconds',
+    schema: Type.Number({ minimum: 0.3, maximum: 600 }),
+    default: 3,
+    description: 'Leader lease of the registry instances; a new leader takes over within it after a crash',
+  },
+  registryVersionsKept: {
+    env: 'OMNINODE_REGISTRY_VERSIONS_KEPT',
+    yaml: 'registry_versions_kept',
+    schema: Type.Integer({ minimum: 10, maximum: 10000000 }),
+    default: 10000,
+    description: 'Topology versions kept for `GET /topology/diffs` (older: 410, resync from the snapshot)',
   },
   shutdownTimeoutMs: {
     env: 'OMNINODE_SHUTDOWN_TIMEOUT_MS',

@@ -2,8 +2,9 @@ import { hostname } from 'node:os'
 import type { FastifyPluginAsync } from 'fastify'
 import { processOnce, withEventLog } from '../../adapters/events/consumers.ts'
 import { EventLogRecorder } from '../../adapters/events/event-log-recorder.ts'
-import { EventLogStore } from '../../adapters/events/event-log-store.ts'
+import { EventLogStore, type NewEventLogEntry } from '../../adapters/events/event-log-store.ts'
 import { OutboxRelay } from '../../adapters/events/outbox-relay.ts'
+import { recordTime } from '../../adapters/events/record-time.ts'
 import { SqlOutbox } from '../../adapters/events/sql-outbox.ts'
 import {
   channels,
@@ -13,6 +14,7 @@ import {
 import { UnavailableError } from '../../core/errors.ts'
 import type { EnvelopeSource } from '../../core/events/envelope.ts'
 import { topicDefinitions } from '../../core/events/topics.ts'
+import { sessionIdOf } from '../../core/events/trace.ts'
 import type { Clock } from '../../ports/clock.ts'
 import type { Database } from '../../ports/database.ts'
 import type { EventBus, OutgoingMessage, Subscription } from '../../ports/event-bus.ts'
@@ -66,12 +68,22 @@ export class EventBackbone implements EventConsumers {
   constructor(deps: EventBackboneDeps) {
     this.#deps = deps
     const { db, logger } = deps
-    this.outbox = new SqlOutbox(db, {
-      onError: (err) => logger.warn({ err }, 'deferred events not written to the outbox; will retry'),
-    })
     this.store = new EventLogStore(db)
     this.recorder = new EventLogRecorder(this.store, {
       onError: (err) => logger.warn({ err }, 'event log entries not written; will retry'),
+    })
+    const { bus } = deps
+    const recorder = this.recorder
+    this.outbox = new SqlOutbox(db, {
+      onError: (err) => logger.warn({ err }, 'deferred events not published; will retry'),
+      ...(bus && {
+        publishDeferred: async (messages) => {
+          const handedAt = recordTime()
+          await bus.publishBatch(messages)
+          for (const m of messages) recorder.record(publishedEntry(m, handedAt))
+          publishedObserver(messages)
+        },
+      }),
     })
     this.tracer = new EventTracer({ db, store: this.store, outbox: this.outbox })
     const tracer = this.tracer
@@ -191,6 +203,21 @@ export class EventBackbone implements EventConsumers {
     })
   }
 
+  /**
+   * Publishes what the outbox holds now, for at most `timeoutMs` (best effort: what is left stays in
+   * the outbox for the next relay). A clean stop calls it so that its nodes' tombstones leave at once.
+   */
+  async flush(timeoutMs: number): Promise<void> {
+    const relay = this.#relay
+    if (!relay) return
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      const pass = await relay.relayOnce().catch(() => undefined)
+      if (pass !== undefined && pass !== 'locked' && pass.published === 0) return
+      if (pass === undefined || pass === 'locked') await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+
   /** After the nodes stopped: writes deferred events and log entries, stops the relay and the monitor. */
   async stop(): Promise<void> {
     clearInterval(this.#pruneTimer)
@@ -224,6 +251,27 @@ export class EventBackbone implements EventConsumers {
 /** Where a node's events come from: `<node>@<host>`, this build's version, the configured environment. */
 export function eventSource(config: Pick<BridgeConfig, 'env'>, node: string): EnvelopeSource {
   return { nodeId: `${node}@${hostname()}`, version: bridgeVersion, environment: config.env }
+}
+
+/** The event log entry of an event published without the outbox (what the relay writes in SQL). */
+function publishedEntry(m: OutgoingMessage, handedAt: string): NewEventLogEntry {
+  const e = m.envelope
+  return {
+    event_id: e.event_id,
+    event_type: e.event_type,
+    topic: m.topic,
+    direction: 'published',
+    correlation_id: e.correlation_id ?? null,
+    causation_id: e.causation_id ?? null,
+    session_id: sessionIdOf(e) ?? null,
+    source_node_id: e.source_node_id,
+    status: 'ok',
+    // its time waiting to be published, as the relay logs an outbox row's
+    duration_ms: Math.max(0, Date.parse(handedAt) - Date.parse(e.event_timestamp)),
+    event_timestamp: e.event_timestamp,
+    payload: e.payload,
+    recorded_at: handedAt,
+  }
 }
 
 function publishedObserver(messages: readonly OutgoingMessage[]): void {

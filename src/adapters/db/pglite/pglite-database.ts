@@ -1,10 +1,11 @@
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { PGlite, type Transaction } from '@electric-sql/pglite'
 import type { Database, DatabaseHealth, Queryable, QueryResult, Row } from '../../../ports/database.ts'
 import { withSavepoint } from '../savepoint.ts'
 import { toDomainError } from '../sql-errors.ts'
 import { lockDataDir } from './data-dir-lock.ts'
+import { pgliteSettings } from './settings.ts'
 
 export interface PgliteOptions {
   /** Directory of the data (the cluster goes in `pgdata/` inside it); omitted = in memory (tests). */
@@ -32,9 +33,9 @@ export const analyzeDueSql = `SELECT format('%I.%I', schemaname, relname) AS nam
 /**
  * The embedded default: PostgreSQL 17 compiled to WebAssembly, in this process.
  *
- * Durability, chosen on purpose: `relaxedDurability: false` makes every query wait until PGlite has
- * handed its writes to the file system, and `synchronous_commit=on` makes COMMIT write the WAL before
- * it returns. The data dir is a real directory (NODEFS), so an acknowledged commit is in the kernel's
+ * Durability, chosen on purpose (pgliteSettings): every query waits until PGlite has handed its writes
+ * to the file system, and COMMIT writes the WAL before it returns. The data dir is a real directory
+ * (NODEFS), so an acknowledged commit is in the kernel's
  * page cache when we answer: a `kill -9` of this process loses nothing (test/e2e/crash-durability).
  * PGlite is one connection: it serialises queries, and `transaction` holds it exclusively.
  */
@@ -47,16 +48,18 @@ export async function openPgliteDatabase(options: PgliteOptions = {}): Promise<D
   try {
     const pg = await PGlite.create({
       ...(options.dataDir ? { dataDir: join(options.dataDir, 'pgdata') } : {}),
-      relaxedDurability: false,
-      // 32 MB of buffers instead of PostgreSQL's 128 MB: they live in this process's WebAssembly heap,
-      // and one embedded connection does not need more (measured: about 140 MB less resident memory).
-      postgresqlconf: ['synchronous_commit = on', 'fsync = on', 'shared_buffers = 32MB'],
+      ...pgliteSettings,
     })
     return new PgliteDatabase(pg, unlock, options.analyzeIntervalMs ?? 60_000)
   } catch (err) {
     unlock()
     throw toDomainError(err)
   }
+}
+
+/** Whether `dataDir` holds a cluster already (else opening it runs initdb). */
+export function pgliteClusterExists(dataDir: string): boolean {
+  return existsSync(join(dataDir, 'pgdata', 'PG_VERSION'))
 }
 
 class PgliteDatabase implements Database {

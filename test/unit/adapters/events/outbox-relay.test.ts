@@ -206,6 +206,33 @@ test('deferred events survive a database outage within their bound, the oldest d
   )
 })
 
+test('with publishDeferred, deferred events skip the table: published in order, retried while it fails', async (t) => {
+  const db = await freshDb(t)
+  const published: unknown[][] = []
+  let failing = true
+  const errors: unknown[] = []
+  const outbox = new SqlOutbox(db, {
+    flushIntervalMs: 60_000,
+    onError: (e) => errors.push(e),
+    publishDeferred: async (messages) => {
+      if (failing) throw new Error('bus away')
+      published.push(numbers(messages))
+    },
+  })
+  let woken = 0
+  outbox.onNotify(() => woken++)
+  outbox.defer([message(1), message(2)])
+  await outbox.flush()
+  assert.equal(errors.length, 1)
+  assert.equal(outbox.pending, 2, 'kept for the next flush')
+  failing = false
+  outbox.defer([message(3)])
+  await outbox.close()
+  assert.deepEqual(published, [[1, 2, 3]])
+  assert.equal(await count(db, 'SELECT count(*)::int AS n FROM event_outbox'), 0, 'nothing in the table')
+  assert.equal(woken, 0, 'no relay to wake')
+})
+
 test('published events carry their session (metadata or payload) into the event log', async (t) => {
   const db = await freshDb(t)
   const outbox = new SqlOutbox(db)

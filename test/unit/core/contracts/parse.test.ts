@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
-import { consumedTopics, parseContract, publishedTopics } from '../../../../src/core/contracts/parse.ts'
+import {
+  consumedTopicOf,
+  consumedTopics,
+  parseContract,
+  publishedTopics,
+} from '../../../../src/core/contracts/parse.ts'
 import { ContractError } from '../../../../src/core/errors.ts'
 
 const builtIn = (node: string) =>
@@ -34,7 +39,7 @@ function failure(text: string): ContractError {
 
 const fields = (err: ContractError) => err.issues.map((i) => i.field)
 
-test('the built-in contracts of stamping, orchestrator and reducer parse', () => {
+test('the built-in contracts of stamping, orchestrator, reducer and registry parse', () => {
   const stamping = parseContract(builtIn('stamping'), 'stamping')
   assert.equal(stamping.node_type, 'EFFECT')
   assert.equal(publishedTopics(stamping).topicOf('METADATA_STAMP_CREATED'), 'metadataStampCreated')
@@ -46,6 +51,11 @@ test('the built-in contracts of stamping, orchestrator and reducer parse', () =>
   )
   assert.deepEqual(orchestrator.fsm?.terminal_states, ['completed', 'failed'])
   assert.deepEqual(consumedTopics(orchestrator), ['metadataStampRequest'])
+
+  const registry = parseContract(builtIn('registry'), 'registry')
+  assert.equal(consumedTopicOf(registry, 'NODE_HEARTBEAT'), 'nodeHeartbeat')
+  assert.equal(publishedTopics(registry).topicOf('TOPOLOGY_DIFF'), 'topologyDiff')
+  assert.throws(() => consumedTopicOf(registry, 'TOPOLOGY_DIFF'), ContractError)
 
   const reducer = parseContract(builtIn('reducer'), 'reducer')
   assert.equal(reducer.aggregation?.aggregation_types.length, 6)

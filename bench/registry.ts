@@ -1,0 +1,311 @@
+/**
+ * `npm run bench -- registry`: the node registry under simulated nodes, through the real pipeline
+ * (bus → consumer pipeline → database → leader → outbox → bus):
+ * - registrations_per_second: BENCH_REGISTRY_NODES (default 1,000) nodes publish NODE_INTROSPECTION at
+ *   once; from the first publish until every registration is stored (goal >= 10,000/s);
+ * - registration_latency p50/p95 (goal p95 < 100 ms): event_timestamp (publish) to the registration's
+ *   row (registered_at, the consumer transaction's time), for paced new nodes (200/s for 5 s) while
+ *   every registered node heartbeats once a second;
+ * - heartbeats_per_second: one heartbeat of every node at once, until all are applied;
+ * - tombstone_to_diff p50/p95 (goal < 1 s): a NODE_TOMBSTONE published, to its TOPOLOGY_DIFF received
+ *   on the bus; 50 one after the other;
+ * - failover: two registry instances; the leader halts as a crashed process would (its lease is not
+ *   released); from then until the other one has written the next topology version (goal < 5 s; the
+ *   leader lease is BENCH_REGISTRY_LEASE_S, default 3 s, the default configuration).
+ *
+ * Backends: Kafka when BENCH_KAFKA_BROKERS is set, else the in-process bus; PostgreSQL when
+ * BENCH_DATABASE_URL is set (a throwaway database on that server), else PGlite in memory. The
+ * simulated nodes and both registry instances share this process and its 2 cores.
+ */
+import { randomUUID } from 'node:crypto'
+import { loadavg } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import pino from 'pino'
+import { openInProcessBus } from '../src/adapters/bus/in-process/in-process-bus.ts'
+import { openKafkaBus } from '../src/adapters/bus/kafka/kafka-bus.ts'
+import { migrate } from '../src/adapters/db/migrate.ts'
+import { openPgliteDatabase } from '../src/adapters/db/pglite/pglite-database.ts'
+import { openPostgresDatabase } from '../src/adapters/db/postgres/postgres-database.ts'
+import { createEnvelope, type OnexEnvelopeV1 } from '../src/core/events/envelope.ts'
+import { topicName } from '../src/core/events/topics.ts'
+import type { TopologyDiff } from '../src/core/registry/payloads.ts'
+import { createRegistryNode } from '../src/nodes/registry/node.ts'
+import { systemClock } from '../src/ports/clock.ts'
+import type { Database } from '../src/ports/database.ts'
+import type { EventBus, OutgoingMessage } from '../src/ports/event-bus.ts'
+import { loadConfig } from '../src/runtime/config/load.ts'
+import { loadNodeContract } from '../src/runtime/contracts.ts'
+import { EventBackbone } from '../src/runtime/events/backbone.ts'
+import { registryEventSettings } from '../src/runtime/nodes.ts'
+import { percentiles, round } from './measure.ts'
+import { openBenchPostgres } from './postgres.ts'
+import { report } from './report.ts'
+
+const NODES = Number(process.env['BENCH_REGISTRY_NODES'] ?? 1000)
+const LEASE_MS = Number(process.env['BENCH_REGISTRY_LEASE_S'] ?? 3) * 1000
+const PACED_RATE = 200
+const PACED_SECONDS = 5
+const TOMBSTONES = 50
+const env = 'production' // topics of their own on a shared broker
+const topics = {
+  introspection: topicName(env, 'nodeIntrospection'),
+  heartbeat: topicName(env, 'nodeHeartbeat'),
+  tombstone: topicName(env, 'nodeTombstone'),
+  diff: topicName(env, 'topologyDiff'),
+}
+
+export async function run(): Promise<void> {
+  const logger = pino({ level: 'warn' }, pino.destination(2))
+  const kafka = process.env['BENCH_KAFKA_BROKERS']
+  const pg = process.env['BENCH_DATABASE_URL'] ? await openBenchPostgres() : undefined
+  const db: Database = pg
+    ? await openPostgresDatabase({ url: pg.url, poolSize: 20 })
+    : await openPgliteDatabase()
+  const bus: EventBus = kafka
+    ? await openKafkaBus({ brokers: kafka.split(','), clientId: 'omninode-bench-registry' })
+    : openInProcessBus()
+  const common = {
+    bus: bus.kind,
+    database: db.dialect,
+    nodes: NODES,
+    load_before: round(loadavg()[0]!),
+  }
+  const config = { ...loadConfig({ env: {} }), env } as const
+  const backbone = new EventBackbone({
+    config,
+    db,
+    bus,
+    clock: systemClock,
+    logger,
+    relay: { pollIntervalMs: 20 },
+  })
+  try {
+    await migrate(db)
+    await backbone.start()
+    const registry = (name: string) =>
+      createRegistryNode({
+        db,
+        clock: systemClock,
+        logger,
+        outbox: backbone.outbox,
+        consumers: backbone,
+        events: registryEventSettings(loadNodeContract('registry'), backbone.source(name), env),
+        namespace: undefined,
+        leaderLeaseMs: LEASE_MS,
+        versionsKept: 100_000,
+      })
+    const a = registry('registry-a')
+    const b = registry('registry-b')
+    await a.start()
+    await b.start()
+
+    // diffs as a client sees them on the bus
+    const diffs: Array<{ at: number; diff: TopologyDiff }> = []
+    const startedAt = Date.now()
+    const sub = await bus.subscribe({
+      groupId: `bench-registry-${randomUUID()}`,
+      topics: [topics.diff],
+      handler: async (e) => {
+        if (Date.parse(e.envelope.event_timestamp) < startedAt) return
+        diffs.push({ at: performance.now(), diff: e.envelope.payload as unknown as TopologyDiff })
+      },
+    })
+    const count = async (sql: string, params: unknown[] = []) =>
+      (await db.query<{ n: number }>(sql, params)).rows[0]!.n
+    const waitFor = async (what: string, check: () => Promise<boolean>, ms = 120_000) => {
+      const deadline = Date.now() + ms
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`)
+        await sleep(5)
+      }
+    }
+
+    // 1. a burst of registrations
+    const ids = Array.from({ length: NODES }, (_, i) => `sim-${i}`)
+    const t0 = performance.now()
+    for (let i = 0; i < NODES; i += 500)
+      await bus.publishBatch(
+        ids.slice(i, i + 500).map((id) => message(topics.introspection, introspection(id))),
+      )
+    await waitFor(
+      'the burst stored',
+      async () => (await count('SELECT count(*)::int AS n FROM node_registrations')) >= NODES,
+    )
+    const burstS = (performance.now() - t0) / 1000
+    report('registry', 'registrations_per_second', round(NODES / burstS), 'registrations/s', {
+      ...common,
+      goal: '>= 10000',
+    })
+    const burstLat = await latencies(db, 'sim-%')
+    report('registry', 'burst_registration_latency_p95', round(burstLat.p95), 'ms', {
+      ...common,
+      p50: round(burstLat.p50),
+    })
+
+    // 2. every node heartbeats once, at once
+    const hbAt = new Date()
+    const h0 = performance.now()
+    for (let i = 0; i < NODES; i += 500)
+      await bus.publishBatch(ids.slice(i, i + 500).map((id) => message(topics.heartbeat, heartbeat(id))))
+    await waitFor(
+      'every heartbeat applied',
+      async () =>
+        (await count('SELECT count(*)::int AS n FROM node_registrations WHERE last_heartbeat >= $1', [
+          hbAt,
+        ])) >= NODES,
+    )
+    report(
+      'registry',
+      'heartbeats_per_second',
+      round(NODES / ((performance.now() - h0) / 1000)),
+      'heartbeats/s',
+      common,
+    )
+
+    // 3. paced new registrations while every node heartbeats once a second
+    let beating = true
+    const beats = (async () => {
+      while (beating) {
+        const started = performance.now()
+        for (let i = 0; i < NODES && beating; i += 500)
+          await bus.publishBatch(ids.slice(i, i + 500).map((id) => message(topics.heartbeat, heartbeat(id))))
+        await sleep(Math.max(0, 1000 - (performance.now() - started)))
+      }
+    })()
+    const paced = PACED_RATE * PACED_SECONDS
+    const p0 = performance.now()
+    for (let i = 0; i < paced; i++) {
+      const due = p0 + (i * 1000) / PACED_RATE
+      const wait = due - performance.now()
+      if (wait > 0) await sleep(wait)
+      await bus.publish(topics.introspection, introspection(`paced-${i}`))
+    }
+    await waitFor(
+      'the paced ones stored',
+      async () =>
+        (await count("SELECT count(*)::int AS n FROM node_registrations WHERE node_id LIKE 'paced-%'")) >=
+        paced,
+    )
+    beating = false
+    await beats
+    const pacedLat = await latencies(db, 'paced-%')
+    report('registry', 'registration_latency_p95', round(pacedLat.p95), 'ms', {
+      ...common,
+      p50: round(pacedLat.p50),
+      p99: round(pacedLat.p99),
+      rate_per_second: PACED_RATE,
+      heartbeats_per_second: NODES,
+      goal: '< 100',
+    })
+
+    // 4. tombstone to diff
+    await waitFor(
+      'the registrations versioned',
+      async () => (await count('SELECT count(*)::int AS n FROM registry_changes')) === 0,
+    )
+    const t2d = new Float64Array(TOMBSTONES)
+    for (let i = 0; i < TOMBSTONES; i++) {
+      const id = ids[i]!
+      const sent = performance.now()
+      await bus.publish(topics.tombstone, tombstone(id))
+      await waitFor(`the diff removing ${id}`, async () =>
+        diffs.some((d) => d.diff.changes.some((c) => c.node_id === id && c.change_type === 'removed')),
+      )
+      const got = diffs.find((d) =>
+        d.diff.changes.some((c) => c.node_id === id && c.change_type === 'removed'),
+      )!
+      t2d[i] = got.at - sent
+    }
+    const t2dp = percentiles(t2d)
+    report('registry', 'tombstone_to_diff_p95', round(t2dp.p95), 'ms', {
+      ...common,
+      p50: round(t2dp.p50),
+      max: round(t2dp.max),
+      samples: TOMBSTONES,
+      goal: '< 1000',
+    })
+
+    // 5. failover: the leader halts without releasing; a queued change waits for the next leader
+    const leader = a.leadership.isLeader ? a : b
+    const follower = leader === a ? b : a
+    await leader.loop.halt()
+    const crashed = performance.now()
+    const before = diffs.length
+    await bus.publish(topics.tombstone, tombstone(ids[TOMBSTONES]!))
+    await waitFor('the next leader', async () => follower.leadership.isLeader, LEASE_MS * 3)
+    const leaderAfter = performance.now() - crashed
+    await waitFor('its first version', async () => diffs.length > before, LEASE_MS * 3)
+    const versionAfter = performance.now() - crashed
+    report('registry', 'failover_time', round(versionAfter), 'ms', {
+      ...common,
+      leadership_ms: round(leaderAfter),
+      leader_lease_ms: LEASE_MS,
+      goal: '< 5000',
+    })
+    const versions = diffs.map((d) => d.diff.topology_version)
+    const gapless = versions.every((v, i) => i === 0 || v === versions[i - 1]! + 1)
+    report('registry', 'diffs_seen', diffs.length, 'diffs', { ...common, gapless_and_in_order: gapless })
+
+    await sub.stop()
+    await follower.stop()
+    await leader.stop()
+  } finally {
+    await backbone.stop()
+    await bus.close()
+    await db.close()
+    await pg?.close()
+  }
+}
+
+function message(topic: string, envelope: OnexEnvelopeV1): OutgoingMessage {
+  return { topic, envelope }
+}
+
+function envelope(nodeId: string, eventType: string, payload: Record<string, unknown>): OnexEnvelopeV1 {
+  return createEnvelope(
+    { nodeId, version: '1.0.0', environment: env },
+    { eventType, payload, partitionKey: nodeId },
+    { eventId: randomUUID(), now: new Date() },
+  )
+}
+
+const introspection = (id: string) =>
+  envelope(id, 'NODE_INTROSPECTION', {
+    node_id: id,
+    node_type: 'compute',
+    node_version: '1.0.0',
+    namespace: 'omninode.bench',
+    capabilities: { simulated: true },
+    endpoints: { health: 'http://127.0.0.1:9/health', metrics: 'http://127.0.0.1:9/metrics' },
+    metadata: {},
+    lease_ttl_seconds: 600,
+  })
+
+const heartbeat = (id: string) =>
+  envelope(id, 'NODE_HEARTBEAT', {
+    node_id: id,
+    node_type: 'compute',
+    health_status: 'healthy',
+    uptime_seconds: 1,
+    active_operations: 0,
+    resource_usage: { cpu_percent: 1, memory_mb: 50 },
+  })
+
+const tombstone = (id: string) =>
+  envelope(id, 'NODE_TOMBSTONE', {
+    node_id: id,
+    node_type: 'compute',
+    removal_reason: 'graceful_shutdown',
+    removal_timestamp: new Date().toISOString(),
+    final_status: 'healthy',
+  })
+
+/** Publish (the event's timestamp) to stored (registered_at) per node, in ms. */
+async function latencies(db: Database, like: string) {
+  const { rows } = await db.query<{ ms: number }>(
+    `SELECT extract(epoch FROM (registered_at - last_event_at)) * 1000 AS ms
+     FROM node_registrations WHERE node_id LIKE $1`,
+    [like],
+  )
+  return percentiles(Float64Array.from(rows.map((r) => Number(r.ms))))
+}

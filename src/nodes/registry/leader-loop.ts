@@ -1,0 +1,137 @@
+import type { NodeLogger } from '../../ports/logger.ts'
+import type { Leadership } from './leadership.ts'
+import type { RegistryService } from './service.ts'
+
+export interface LeaderLoopOptions {
+  /** Leader lease; renewed every third of it. */
+  leaseMs: number
+  /** How often the leader versions queued changes (sooner when woken). @default 100 */
+  versionEveryMs?: number
+  /** How often the leader looks for expired node leases. @default 500 */
+  expireEveryMs?: number
+  /** Changes per topology version at most. @default 500 */
+  batchSize?: number
+  /** A topology version was written (the live feed wakes). */
+  onVersion?: (version: number) => void
+  /** Leadership was gained or lost. */
+  onLeadership?: (leader: boolean, epoch: number | undefined) => void
+}
+
+/**
+ * The registry's background work, on every registry instance: keep trying for leadership; while
+ * leader, version queued changes and expire node leases. Errors are logged and the next pass retries
+ * (a stale epoch simply ends leadership).
+ */
+export class LeaderLoop {
+  #leadership: Leadership
+  #service: RegistryService
+  #logger: NodeLogger
+  #opts: Required<Omit<LeaderLoopOptions, 'onVersion' | 'onLeadership'>> &
+    Pick<LeaderLoopOptions, 'onVersion' | 'onLeadership'>
+  #timer: NodeJS.Timeout | undefined
+  #running: Promise<void> | undefined
+  #stopped = false
+  #nextLeaseAt = 0
+  #nextExpiryAt = 0
+  #wasLeader = false
+
+  constructor(
+    leadership: Leadership,
+    service: RegistryService,
+    logger: NodeLogger,
+    options: LeaderLoopOptions,
+  ) {
+    this.#leadership = leadership
+    this.#service = service
+    this.#logger = logger
+    this.#opts = { versionEveryMs: 100, expireEveryMs: 500, batchSize: 500, ...options }
+  }
+
+  start(): void {
+    this.#stopped = false
+    this.#schedule(0)
+  }
+
+  /** Run a pass soon (a change was queued in this process). */
+  wake(): void {
+    if (this.#stopped || this.#running) return
+    this.#schedule(5)
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    await this.#running
+    await this.#leadership.release().catch(() => {})
+    this.#report()
+  }
+
+  /**
+   * Stops without giving the lease up, as a crashed process would (the bench measures failover with
+   * it): the others wait for the lease to run out.
+   */
+  async halt(): Promise<void> {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    await this.#running
+  }
+
+  /** One pass now (tests and the bench drive it too). */
+  pass(): Promise<void> {
+    this.#running ??= this.#pass().finally(() => {
+      this.#running = undefined
+    })
+    return this.#running
+  }
+
+  #schedule(ms: number): void {
+    clearTimeout(this.#timer)
+    this.#timer = setTimeout(() => {
+      void this.pass().finally(() => {
+        if (!this.#stopped) this.#schedule(this.#opts.versionEveryMs)
+      })
+    }, ms)
+    this.#timer.unref()
+  }
+
+  async #pass(): Promise<void> {
+    const now = Date.now()
+    try {
+      if (now >= this.#nextLeaseAt) {
+        this.#nextLeaseAt = now + this.#opts.leaseMs / 3
+        await this.#leadership.tick()
+      }
+    } catch (err) {
+      this.#logger.warn({ err }, 'registry leadership not renewed; will retry')
+    }
+    this.#report()
+    if (!this.#leadership.isLeader || this.#stopped) return
+    try {
+      if (now >= this.#nextExpiryAt) {
+        this.#nextExpiryAt = now + this.#opts.expireEveryMs
+        const expired = await this.#service.expireLeases(this.#opts.batchSize)
+        if (expired) this.#logger.info({ expired }, 'node leases expired')
+      }
+      for (;;) {
+        const diff = await this.#service.versionChanges(this.#opts.batchSize)
+        if (!diff) break
+        this.#opts.onVersion?.(diff.topology_version)
+        if (diff.changes.length < this.#opts.batchSize) break
+      }
+    } catch (err) {
+      this.#logger.warn({ err }, 'registry leader pass failed; will retry')
+    }
+    this.#report()
+  }
+
+  #report(): void {
+    const leader = this.#leadership.isLeader
+    if (leader === this.#wasLeader) return
+    this.#wasLeader = leader
+    this.#logger.info(
+      { leader, epoch: this.#leadership.epoch ?? null, holder: this.#leadership.holder },
+      leader ? 'registry leadership acquired' : 'registry leadership lost',
+    )
+    this.#opts.onLeadership?.(leader, this.#leadership.epoch)
+  }
+}

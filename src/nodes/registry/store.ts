@@ -1,0 +1,283 @@
+import type {
+  HealthStatus,
+  Introspection,
+  NodeType,
+  RemovalReason,
+  TopologyChange,
+  TopologyDiff,
+  TopologyNode,
+  TopologySnapshot,
+} from '../../core/registry/payloads.ts'
+import type { Database, Queryable } from '../../ports/database.ts'
+
+/** A row of node_registrations as the registry's API shows it. */
+export type Registration = {
+  node_id: string
+  namespace: string
+  node_type: NodeType
+  node_role: string | null
+  node_version: string
+  capabilities: Record<string, unknown>
+  endpoints: { health?: string; api?: string; metrics?: string }
+  metadata: Record<string, unknown>
+  health_status: HealthStatus
+  lease_ttl_seconds: number
+  lease_expires_at: Date
+  epoch: number | null
+  last_heartbeat: Date
+  last_event_at: Date
+  registered_at: Date
+  updated_at: Date
+  removed_at: Date | null
+  removal_reason: RemovalReason | null
+}
+
+export interface NodeQuery {
+  namespace?: string | undefined
+  type?: NodeType | undefined
+  role?: string | undefined
+  health?: HealthStatus | undefined
+  /** A key of `capabilities` the node must have. */
+  capability?: string | undefined
+  limit: number
+}
+
+const columns = `node_id, namespace, node_type, node_role, node_version, capabilities, endpoints, metadata,
+  health_status, lease_ttl_seconds, lease_expires_at, epoch, last_heartbeat, last_event_at, registered_at,
+  updated_at, removed_at, removal_reason`
+
+/** The topology's view of a registration. */
+export function topologyNode(r: Registration): TopologyNode {
+  return {
+    node_id: r.node_id,
+    node_type: r.node_type,
+    node_role: r.node_role,
+    node_version: r.node_version,
+    namespace: r.namespace,
+    health_status: r.health_status,
+    endpoints: r.endpoints,
+    capabilities: r.capabilities,
+  }
+}
+
+/**
+ * The registry's SQL (tables of migrations/005.do.registry.sql). Methods that take `tx` run inside the
+ * caller's transaction: a consumer's, or the leader's fenced one.
+ */
+export class RegistryStore {
+  #db: Database
+
+  constructor(db: Database) {
+    this.#db = db
+  }
+
+  /** The registration, locked for the rest of `tx` (events about one node apply one at a time). */
+  async lock(tx: Queryable, nodeId: string): Promise<Registration | undefined> {
+    const { rows } = await tx.query<Registration>(
+      `SELECT ${columns} FROM node_registrations WHERE node_id = $1 FOR UPDATE`,
+      [nodeId],
+    )
+    return rows[0]
+  }
+
+  /**
+   * Inserts or replaces the registration from an introspection; alive again, with a fresh lease (from
+   * the database's now). last_heartbeat and last_event_at are the node's own times (event_timestamp).
+   */
+  async register(tx: Queryable, p: Introspection, eventAt: Date): Promise<Registration> {
+    const { rows } = await tx.query<Registration>(
+      `INSERT INTO node_registrations (node_id, namespace, node_type, node_role, node_version, capabilities,
+         endpoints, metadata, lease_ttl_seconds, lease_expires_at, epoch, last_heartbeat, last_event_at)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9,
+         now() + make_interval(secs => $9), $10, $11, $11)
+       ON CONFLICT (node_id) DO UPDATE SET
+         namespace = EXCLUDED.namespace, node_type = EXCLUDED.node_type, node_role = EXCLUDED.node_role,
+         node_version = EXCLUDED.node_version, capabilities = EXCLUDED.capabilities,
+         endpoints = EXCLUDED.endpoints, metadata = EXCLUDED.metadata,
+         lease_ttl_seconds = EXCLUDED.lease_ttl_seconds, lease_expires_at = EXCLUDED.lease_expires_at,
+         epoch = EXCLUDED.epoch, last_heartbeat = GREATEST(node_registrations.last_heartbeat, EXCLUDED.last_heartbeat),
+         last_event_at = EXCLUDED.last_event_at, updated_at = now(),
+         -- back from the dead: a removed node starts healthy
+         health_status = CASE WHEN node_registrations.removed_at IS NULL
+           THEN node_registrations.health_status ELSE 'healthy' END,
+         registered_at = CASE WHEN node_registrations.removed_at IS NULL
+           THEN node_registrations.registered_at ELSE now() END,
+         removed_at = NULL, removal_reason = NULL
+       RETURNING ${columns}`,
+      [
+        p.node_id,
+        p.namespace,
+        p.node_type,
+        p.node_role ?? null,
+        p.node_version,
+        JSON.stringify(p.capabilities),
+        JSON.stringify(p.endpoints),
+        JSON.stringify(p.metadata),
+        p.lease_ttl_seconds,
+        p.epoch ?? null,
+        eventAt,
+      ],
+    )
+    return rows[0]!
+  }
+
+  /** A heartbeat: the lease runs again from now; the health is taken when the heartbeat is the newest. */
+  async heartbeat(tx: Queryable, nodeId: string, health: HealthStatus, eventAt: Date): Promise<void> {
+    await tx.query(
+      `UPDATE node_registrations SET
+         lease_expires_at = GREATEST(lease_expires_at, now() + make_interval(secs => lease_ttl_seconds)),
+         health_status = CASE WHEN $3 >= last_heartbeat THEN $2 ELSE health_status END,
+         last_heartbeat = GREATEST(last_heartbeat, $3), updated_at = now()
+       WHERE node_id = $1`,
+      [nodeId, health, eventAt],
+    )
+  }
+
+  async markRemoved(
+    tx: Queryable,
+    nodeId: string,
+    reason: RemovalReason,
+    eventAt: Date | undefined,
+  ): Promise<void> {
+    await tx.query(
+      `UPDATE node_registrations SET removed_at = now(), removal_reason = $2, updated_at = now(),
+         last_event_at = GREATEST(last_event_at, COALESCE($3, last_event_at))
+       WHERE node_id = $1`,
+      [nodeId, reason, eventAt ?? null],
+    )
+  }
+
+  /** Removes (lease_expired) up to `limit` registrations whose lease ran out; returns them. */
+  async expireLeases(tx: Queryable, limit: number): Promise<Registration[]> {
+    const { rows } = await tx.query<Registration>(
+      `UPDATE node_registrations SET removed_at = now(), removal_reason = 'lease_expired', updated_at = now()
+       WHERE node_id IN (
+         SELECT node_id FROM node_registrations
+         WHERE removed_at IS NULL AND lease_expires_at < now()
+         ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+       RETURNING ${columns}`,
+      [limit],
+    )
+    return rows
+  }
+
+  /** Queues a change for the leader to version. */
+  async queueChange(tx: Queryable, change: TopologyChange): Promise<void> {
+    await tx.query('INSERT INTO registry_changes (change) VALUES ($1::jsonb)', [JSON.stringify(change)])
+  }
+
+  /** Takes up to `limit` queued changes, oldest first (the leader, in its fenced transaction). */
+  async takeChanges(tx: Queryable, limit: number): Promise<TopologyChange[]> {
+    const { rows } = await tx.query<{ id: number; change: TopologyChange }>(
+      `DELETE FROM registry_changes WHERE id IN (SELECT id FROM registry_changes ORDER BY id LIMIT $1)
+       RETURNING id, change`,
+      [limit],
+    )
+    return rows.sort((a, b) => a.id - b.id).map((r) => r.change)
+  }
+
+  /**
+   * Applies changes to topology_nodes and records the next version; returns the diff. Runs in the
+   * leader's fenced transaction: the primary key on version makes a second writer fail rather than fork.
+   */
+  async writeVersion(
+    tx: Queryable,
+    changes: readonly TopologyChange[],
+    epoch: number,
+  ): Promise<TopologyDiff> {
+    for (const c of changes) {
+      if (c.change_type === 'removed') {
+        await tx.query('DELETE FROM topology_nodes WHERE node_id = $1', [c.node_id])
+      } else if (c.node) {
+        await tx.query(
+          `INSERT INTO topology_nodes (node_id, node) VALUES ($1, $2::jsonb)
+           ON CONFLICT (node_id) DO UPDATE SET node = EXCLUDED.node`,
+          [c.node_id, JSON.stringify(c.node)],
+        )
+      }
+    }
+    const { rows } = await tx.query<{ previous: number; total: number }>(
+      `SELECT COALESCE((SELECT max(version) FROM topology_versions), 0) AS previous,
+              (SELECT count(*) FROM topology_nodes)::int AS total`,
+    )
+    const { previous, total } = rows[0]!
+    const count = (t: string) => changes.filter((c) => c.change_type === t).length
+    const diff: TopologyDiff = {
+      topology_version: previous + 1,
+      previous_version: previous,
+      changes: [...changes],
+      summary: {
+        total_nodes: total,
+        nodes_added: count('added'),
+        nodes_updated: count('updated'),
+        nodes_removed: count('removed'),
+      },
+    }
+    await tx.query(
+      'INSERT INTO topology_versions (version, previous_version, epoch, diff) VALUES ($1, $2, $3, $4::jsonb)',
+      [diff.topology_version, diff.previous_version, epoch, JSON.stringify(diff)],
+    )
+    return diff
+  }
+
+  /** Keeps the newest `keep` versions. */
+  async pruneVersions(tx: Queryable, latest: number, keep: number): Promise<void> {
+    await tx.query('DELETE FROM topology_versions WHERE version <= $1', [latest - keep])
+  }
+
+  /** The topology and its version, read in one statement (one snapshot of the database). */
+  async snapshot(): Promise<TopologySnapshot> {
+    const { rows } = await this.#db.query<{ version: number; nodes: TopologyNode[] | null }>(
+      `SELECT COALESCE((SELECT max(version) FROM topology_versions), 0) AS version,
+              (SELECT jsonb_agg(node ORDER BY node_id) FROM topology_nodes) AS nodes`,
+    )
+    return { topology_version: rows[0]!.version, nodes: rows[0]!.nodes ?? [] }
+  }
+
+  /** The diffs after `since`, with the oldest and newest versions kept (to tell a gap from nothing new). */
+  async diffsSince(
+    since: number,
+    limit: number,
+  ): Promise<{ oldest: number | null; latest: number; diffs: TopologyDiff[] }> {
+    const { rows } = await this.#db.query<{ oldest: number | null; latest: number; diffs: TopologyDiff[] }>(
+      `SELECT (SELECT min(version) FROM topology_versions) AS oldest,
+              COALESCE((SELECT max(version) FROM topology_versions), 0) AS latest,
+              COALESCE((SELECT jsonb_agg(diff ORDER BY version) FROM (
+                SELECT version, diff FROM topology_versions WHERE version > $1 ORDER BY version LIMIT $2) d),
+                '[]'::jsonb) AS diffs`,
+      [since, limit],
+    )
+    return rows[0]!
+  }
+
+  async find(nodeId: string): Promise<Registration | undefined> {
+    const { rows } = await this.#db.query<Registration>(
+      `SELECT ${columns} FROM node_registrations WHERE node_id = $1`,
+      [nodeId],
+    )
+    return rows[0]
+  }
+
+  /** Live registrations, healthy first, then the most recent heartbeat first. */
+  async list(q: NodeQuery): Promise<Registration[]> {
+    const where = ['removed_at IS NULL']
+    const params: unknown[] = []
+    const add = (sql: string, value: unknown) => {
+      params.push(value)
+      where.push(sql.replace('@', `$${params.length}`))
+    }
+    if (q.namespace !== undefined) add('namespace = @', q.namespace)
+    if (q.type !== undefined) add('node_type = @', q.type)
+    if (q.role !== undefined) add('node_role = @', q.role)
+    if (q.health !== undefined) add('health_status = @', q.health)
+    if (q.capability !== undefined) add('jsonb_exists(capabilities, @)', q.capability)
+    params.push(q.limit)
+    const { rows } = await this.#db.query<Registration>(
+      `SELECT ${columns} FROM node_registrations WHERE ${where.join(' AND ')}
+       ORDER BY (health_status = 'healthy') DESC, last_heartbeat DESC, node_id
+       LIMIT $${params.length}`,
+      params,
+    )
+    return rows
+  }
+}
