@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsync } from 'fastify'
 import type { WorkflowStep } from '../../core/contracts/schema.ts'
 import type { Blake3 } from '../../core/hashing/blake3.ts'
+import type { NodeDescription } from '../../core/registry/description.ts'
 import type { WorkflowFsm } from '../../core/workflow/fsm.ts'
 import { WorkflowLimiter } from '../../core/workflow/limiter.ts'
 import type { StampStepName } from '../../core/workflow/plan.ts'
@@ -95,10 +96,23 @@ export function createOrchestratorNode(deps: OrchestratorNodeDeps) {
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(workflowRoutes, { service, defaultNamespace, maxItems: deps.maxItems })
   }
+  // what the node runtime announces (NODE_INTROSPECTION)
+  const description: NodeDescription = {
+    nodeType: 'orchestrator',
+    capabilities: {
+      workflows: ['stamp'],
+      steps: Object.keys(deps.plan),
+      max_concurrent_workflows: deps.maxConcurrent,
+      workflow_queue_limit: deps.maxQueued,
+      intelligence: deps.intelligence.kind,
+      recovery: deps.recovery,
+    },
+  }
   return {
     name: 'orchestrator',
     service,
     routes,
+    describe: () => description,
     async start() {
       await store.heartbeat(owner)
       // an embedded database has one process (its data dir is locked): every other owner is dead now
