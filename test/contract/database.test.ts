@@ -456,8 +456,10 @@ async function contract(t: TestContext, backend: Backend): Promise<void> {
       const top = await catalogue(own)
       assert.notDeepEqual(top, empty)
 
+      // versions need not be contiguous (a branch may hold its number for another): count the files
+      const count = up.steps.length
       let above = top
-      for (let k = 1; k <= latest; k++) {
+      for (let k = 1; k <= count; k++) {
         const down = await migrate(own, { down: k })
         assert.deepEqual(
           down.steps.map((s) => s.action),
@@ -465,7 +467,7 @@ async function contract(t: TestContext, backend: Backend): Promise<void> {
         )
         const below = await catalogue(own)
         assert.notDeepEqual(below, above, `undo to version ${down.to} changed the schema`)
-        if (k === latest) assert.deepEqual(below, empty, 'all undone: nothing of ours is left')
+        if (k === count) assert.deepEqual(below, empty, 'all undone: nothing of ours is left')
         await migrate(own)
         assert.deepEqual(await catalogue(own), top, `down ${k} then up: the same schema`)
         above = below
@@ -473,7 +475,7 @@ async function contract(t: TestContext, backend: Backend): Promise<void> {
 
       // undo also removes what the running system adds (daily partitions)
       await own.query("SELECT onex_ensure_hash_metrics_partitions('2026-05-01', 2)")
-      await migrate(own, { down: latest })
+      await migrate(own, { down: count })
       assert.deepEqual(await catalogue(own), empty)
       assert.deepEqual(await migrationVersions(own), { current: 0, latest })
     },
