@@ -475,7 +475,7 @@ async function contract(t: TestContext, backend: Backend): Promise<void> {
 
       // undo also removes what the running system adds (daily partitions)
       await own.query("SELECT onex_ensure_hash_metrics_partitions('2026-05-01', 2)")
-      await migrate(own, { down: latest })
+      await migrate(own, { down: applied })
       assert.deepEqual(await catalogue(own), empty)
       assert.deepEqual(await migrationVersions(own), { current: 0, latest })
     },

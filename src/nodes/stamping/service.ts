@@ -13,6 +13,7 @@ import {
   validateStamps,
 } from '../../core/stamp/index.ts'
 import type { Clock } from '../../ports/clock.ts'
+import type { Queryable } from '../../ports/database.ts'
 import type { Outbox } from '../../ports/outbox.ts'
 import type { EventContext, StampingEvents } from './events.ts'
 import type { StampPage, StampStore, StoredStamp } from './store.ts'
@@ -112,10 +113,17 @@ export class StampingService {
     return result
   }
 
-  async stamp(request: StampRequest, context: EventContext = {}): Promise<StampOutcome> {
+  /**
+   * Stamps and stores. With `tx` (the orchestrator's stamp_creation step, through the Stamper port the
+   * runtime implements with this service) the record and its event are written in the caller's
+   * transaction, which the caller commits and follows with `outbox.notify()`.
+   */
+  async stamp(request: StampRequest, context: EventContext = {}, tx?: Queryable): Promise<StampOutcome> {
     const opId = randomUUID()
     let result = this.#createStamp(request, randomUUID(), this.#clock.now().toISOString())
-    const { record, created } = await this.#store.transaction(async (tx) => {
+    const inTransaction = <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> =>
+      tx ? fn(tx) : this.#store.transaction(fn)
+    const { record, created } = await inTransaction(async (tx) => {
       const stored = await this.#store.upsert(
         {
           file_hash: result.fileHash,
@@ -134,7 +142,7 @@ export class StampingService {
       await this.#outbox.append(tx, [this.#events.stampCreated(stored.record, stored.created, context)])
       return stored
     })
-    this.#outbox.notify()
+    if (!tx) this.#outbox.notify()
     // The content was stamped before in this namespace: keep its first identity, so that stamping
     // the same content again yields the same stamp.
     const uid = String(record.stamp_data['uid'])

@@ -1,7 +1,7 @@
 import Type, { type TLiteral, type TSchema } from 'typebox'
 
 /** The nodes this build can host. */
-export const nodeNames = ['stamping', 'reducer', 'registry'] as const
+export const nodeNames = ['stamping', 'orchestrator', 'reducer', 'registry'] as const
 export type NodeName = (typeof nodeNames)[number]
 
 export interface ConfigKey {
@@ -152,6 +152,74 @@ export const configKeys = {
     schema: Type.Integer({ minimum: 1, maximum: 100000 }),
     default: 1000,
     description: 'Most items accepted in one `POST /batch`',
+  },
+  maxConcurrentWorkflows: {
+    env: 'OMNINODE_MAX_CONCURRENT_WORKFLOWS',
+    yaml: 'max_concurrent_workflows',
+    schema: Type.Integer({ minimum: 1, maximum: 10000 }),
+    default: 64,
+    description: 'Stamp workflows that run at once in this process; more wait in the queue',
+  },
+  workflowQueueLimit: {
+    env: 'OMNINODE_WORKFLOW_QUEUE_LIMIT',
+    yaml: 'workflow_queue_limit',
+    schema: Type.Integer({ minimum: 0, maximum: 1000000 }),
+    default: 2000,
+    description:
+      'Workflows that may wait for a slot; a request that would queue more is refused with 429 and Retry-After',
+  },
+  workflowRecovery: {
+    env: 'OMNINODE_WORKFLOW_RECOVERY',
+    yaml: 'workflow_recovery',
+    schema: Type.Union([Type.Literal('resume'), Type.Literal('fail')]),
+    default: 'resume',
+    description:
+      'At start, what becomes of workflows a stopped process left pending or processing: resume them from their first unfinished step, or fail them',
+  },
+  workflowOwnerLeaseMs: {
+    env: 'OMNINODE_WORKFLOW_OWNER_LEASE_MS',
+    yaml: 'workflow_owner_lease_ms',
+    schema: Type.Integer({ minimum: 100, maximum: 3600000 }),
+    default: 15000,
+    description:
+      'A process that ran workflows and has not renewed its lease for this long is dead; its unfinished workflows are taken over (on PostgreSQL; with the embedded database, at once at start)',
+  },
+  onextreeUrl: {
+    env: 'OMNINODE_ONEXTREE_URL',
+    yaml: 'onextree_url',
+    schema: Type.String({ pattern: '^https?://' }),
+    description:
+      'OnexTree base URL for the onextree_intelligence step (`POST <url>/analyze`); unset: the built-in local analyser answers',
+  },
+  onextreeTimeoutMs: {
+    env: 'OMNINODE_ONEXTREE_TIMEOUT_MS',
+    yaml: 'onextree_timeout_ms',
+    schema: Type.Integer({ minimum: 1, maximum: 60000 }),
+    default: 500,
+    description:
+      'Longest wait for OnexTree; then the local analyser answers and the workflow is marked degraded',
+  },
+  onextreeCacheTtlMs: {
+    env: 'OMNINODE_ONEXTREE_CACHE_TTL_MS',
+    yaml: 'onextree_cache_ttl_ms',
+    schema: Type.Integer({ minimum: 0, maximum: 86400000 }),
+    default: 300000,
+    description: "How long OnexTree's answer for a content hash is reused",
+  },
+  onextreeFailureThreshold: {
+    env: 'OMNINODE_ONEXTREE_FAILURE_THRESHOLD',
+    yaml: 'onextree_failure_threshold',
+    schema: Type.Integer({ minimum: 1, maximum: 1000 }),
+    default: 5,
+    description:
+      'Consecutive OnexTree failures or timeouts that open its circuit (calls then go to the local analyser at once)',
+  },
+  onextreeHalfOpenMs: {
+    env: 'OMNINODE_ONEXTREE_HALF_OPEN_MS',
+    yaml: 'onextree_half_open_ms',
+    schema: Type.Integer({ minimum: 10, maximum: 3600000 }),
+    default: 5000,
+    description: "How long OnexTree's open circuit waits before one call probes it again",
   },
   dlqAlertThreshold: {
     env: 'OMNINODE_DLQ_ALERT_THRESHOLD',

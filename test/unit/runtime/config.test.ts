@@ -13,7 +13,7 @@ test('defaults bind to loopback on 8053 with every node and the embedded databas
   assert.equal(config.host, '127.0.0.1')
   assert.equal(config.port, 8053)
   assert.equal(config.dataDir, '.omninode')
-  assert.deepEqual(config.nodes, ['stamping', 'reducer', 'registry'])
+  assert.deepEqual(config.nodes, ['stamping', 'orchestrator', 'reducer', 'registry'])
   assert.equal(config.databaseUrl, undefined)
   assert.equal(config.configFile, undefined)
 })

@@ -1,0 +1,83 @@
+import type { Queryable } from '../../ports/database.ts'
+
+export interface GroupCommitOptions<T, R> {
+  /** One transaction for many: writes every item with `tx` and returns each one's result, in order. */
+  write: (tx: Queryable, items: T[]) => Promise<R[]>
+  transaction: <X>(fn: (tx: Queryable) => Promise<X>) => Promise<X>
+  /** After each commit (wakes the outbox relay once for the whole group). */
+  committed?: () => void
+  /** @default 256 */
+  maxItems?: number
+}
+
+/**
+ * Group commit: the writes that concurrent workflows ask for at about the same time go to the
+ * database in one transaction, with one multi-row statement per table, instead of one transaction
+ * each. Each item is still all or nothing: if the group's transaction fails, every item is written
+ * again alone, so one bad item fails only itself. An item's promise settles once its write committed
+ * (or finally failed).
+ *
+ * A group forms by itself: items submitted while a write runs wait and go together in the next one.
+ * On PGlite (one connection, every transaction in turn, a WAL flush per commit) this is what makes
+ * the writes of many workflows cost about what the writes of one do.
+ */
+export class GroupCommit<T, R> {
+  #options: GroupCommitOptions<T, R>
+  #queue: Array<{ item: T; resolve: (r: R) => void; reject: (err: unknown) => void }> = []
+  #running = false
+
+  constructor(options: GroupCommitOptions<T, R>) {
+    this.#options = options
+  }
+
+  submit(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject })
+      if (!this.#running) {
+        this.#running = true
+        // the items submitted in this same turn of the event loop join the first group
+        setImmediate(() => void this.#drain())
+      }
+    })
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      for (let first = true; this.#queue.length > 0; first = false) {
+        // PGlite answers within microtasks: without a turn of the event loop between groups, a busy
+        // queue would starve every socket (OnexTree's answers, HTTP) for as long as it stays busy
+        if (!first) await new Promise((resolve) => setImmediate(resolve))
+        const group = this.#queue.splice(0, this.#options.maxItems ?? 256)
+        try {
+          const results = await this.#options.transaction((tx) =>
+            this.#options.write(
+              tx,
+              group.map((g) => g.item),
+            ),
+          )
+          this.#options.committed?.()
+          for (const [i, g] of group.entries()) g.resolve(results[i]!)
+        } catch (err) {
+          if (group.length === 1) {
+            group[0]!.reject(err)
+            continue
+          }
+          // somebody's item failed the group: each alone, so that only that one fails
+          await Promise.all(
+            group.map(async (g) => {
+              try {
+                const [result] = await this.#options.transaction((tx) => this.#options.write(tx, [g.item]))
+                this.#options.committed?.()
+                g.resolve(result!)
+              } catch (alone) {
+                g.reject(alone)
+              }
+            }),
+          )
+        }
+      }
+    } finally {
+      this.#running = false
+    }
+  }
+}

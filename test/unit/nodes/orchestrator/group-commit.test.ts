@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { openPgliteDatabase } from '../../../../src/adapters/db/pglite/pglite-database.ts'
+import { GroupCommit } from '../../../../src/nodes/orchestrator/group-commit.ts'
+
+test('concurrent writes share a transaction; a bad item fails alone, the rest commit', async (t) => {
+  const db = await openPgliteDatabase()
+  t.after(() => db.close())
+  await db.query('CREATE TABLE items (n integer PRIMARY KEY CHECK (n >= 0))')
+  const groups: number[][] = []
+  let commits = 0
+  const writer = new GroupCommit<number, number>({
+    transaction: (fn) => db.transaction(fn),
+    committed: () => commits++,
+    write: async (tx, items) => {
+      groups.push(items)
+      await tx.query('INSERT INTO items SELECT jsonb_array_elements_text($1::jsonb)::int', [
+        JSON.stringify(items),
+      ])
+      return items.map((n) => n * 10)
+    },
+  })
+
+  const first = await Promise.all([1, 2, 3].map((n) => writer.submit(n)))
+  assert.deepEqual(first, [10, 20, 30])
+  assert.deepEqual(groups, [[1, 2, 3]], 'one transaction for the three')
+  assert.equal(commits, 1)
+
+  const settled = await Promise.allSettled([4, -5, 6].map((n) => writer.submit(n)))
+  assert.deepEqual(
+    settled.map((s) => s.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  )
+  const { rows } = await db.query<{ n: number }>('SELECT n FROM items ORDER BY n')
+  assert.deepEqual(
+    rows.map((r) => r.n),
+    [1, 2, 3, 4, 6],
+  )
+  // the group failed, then each was written alone
+  assert.deepEqual(groups.slice(1), [[4, -5, 6], [4], [-5], [6]])
+})
