@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { resolve } from 'node:path'
+import { extname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type CircuitStateName, guardDatabase } from '../adapters/db/guarded-database.ts'
 import { instrumentDatabase } from '../adapters/db/instrumented-database.ts'
@@ -58,7 +58,9 @@ export async function prepareNewDataDir(
   const dataDir = resolve(config.dataDir)
   if (pgliteClusterExists(dataDir)) return
   logger?.info({ data_dir: dataDir }, 'creating the embedded database (first start)')
-  const script = fileURLToPath(new URL('./prepare-data-dir.ts', import.meta.url))
+  // the same extension as this module: .ts from src/, .js from the built dist/
+  const ext = extname(fileURLToPath(import.meta.url))
+  const script = fileURLToPath(new URL(`./prepare-data-dir${ext}`, import.meta.url))
   await new Promise<void>((done, fail) => {
     execFile(
       process.execPath,
