@@ -1,3 +1,4 @@
+import { InvalidInputError } from '../errors.ts'
 import type { OnexEnvelopeV1 } from './envelope.ts'
 
 /**
@@ -10,6 +11,19 @@ const sessionPattern = /^[A-Za-z0-9._:-]{1,128}$/
 /** A session id as the tracer accepts it: 1 to 128 of letters, digits and `._:-`. */
 export function isSessionId(value: unknown): value is string {
   return typeof value === 'string' && sessionPattern.test(value)
+}
+
+/**
+ * The caller's `x-session-id` header (which groups several requests into one session of the tracer):
+ * undefined when absent, an InvalidInputError naming the header when it is not a session id.
+ */
+export function sessionIdFromHeader(value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined
+  if (!isSessionId(value)) {
+    const message = 'must be 1 to 128 letters, digits, dots, underscores, colons or dashes'
+    throw new InvalidInputError(`x-session-id ${message}`, [{ field: 'x-session-id', message }])
+  }
+  return value
 }
 
 /** The session of an event: `metadata.session_id`, else `payload.session_id`, when it is a session id. */

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import type { Static } from 'typebox'
 import { InvalidInputError } from '../../core/errors.ts'
-import { isSessionId } from '../../core/events/trace.ts'
+import { sessionIdFromHeader } from '../../core/events/trace.ts'
 import { ok, successSchema } from '../../core/response.ts'
 import { compileParser } from '../../core/schema.ts'
 import type { WorkflowOrigin } from './events.ts'
@@ -113,13 +113,10 @@ export function toInput(
 }
 
 function origin(request: FastifyRequest): WorkflowOrigin {
-  const session = request.headers['x-session-id']
-  if (session === undefined) return { correlationId: request.id }
-  if (!isSessionId(session)) {
-    const message = 'must be 1 to 128 letters, digits, dots, underscores, colons or dashes'
-    throw new InvalidInputError(`x-session-id ${message}`, [{ field: 'x-session-id', message }])
-  }
-  return { correlationId: request.id, sessionId: session }
+  const session = sessionIdFromHeader(request.headers['x-session-id'])
+  return session === undefined
+    ? { correlationId: request.id }
+    : { correlationId: request.id, sessionId: session }
 }
 
 function toResult(o: WorkflowOutcome, encoding: 'text' | 'base64'): Static<typeof S.WorkflowResult> {

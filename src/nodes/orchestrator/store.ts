@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../../core/errors.ts'
+import { decodeKeysetCursor, encodeKeysetCursor } from '../../core/keyset-cursor.ts'
 import type { Database, Queryable } from '../../ports/database.ts'
 
 /** A workflow as the API shows it (GET /workflows/{id}, the list). */
@@ -307,7 +307,7 @@ export class WorkflowStore {
       where.push(`namespace = $${params.length}`)
     }
     if (cursor !== undefined) {
-      const after = decodeCursor(cursor)
+      const after = decodeKeysetCursor(cursor)
       params.push(after.createdAt, after.id)
       where.push(`(created_at, id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`)
     }
@@ -319,7 +319,10 @@ export class WorkflowStore {
     )
     const items = rows.slice(0, limit).map(toWorkflow)
     const last = rows.length > limit ? rows[limit - 1] : undefined
-    return { items, next_cursor: last ? encodeCursor(last) : null }
+    return {
+      items,
+      next_cursor: last ? encodeKeysetCursor({ createdAt: last.created_at, id: last.id }) : null,
+    }
   }
 
   /** This process is alive: its lease on the workflows it owns is renewed. */
@@ -479,29 +482,4 @@ function toStep(row: RawStep): StepRecord {
     error: row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' },
     output: row.output,
   }
-}
-
-/** The cursor carries created_at with microseconds (as GET /namespace/{namespace} does). */
-function encodeCursor(row: RawWorkflow): string {
-  return Buffer.from(JSON.stringify([row.created_at, row.id])).toString('base64url')
-}
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-    if (
-      Array.isArray(parsed) &&
-      parsed.length === 2 &&
-      typeof parsed[0] === 'string' &&
-      typeof parsed[1] === 'string' &&
-      !Number.isNaN(Date.parse(parsed[0])) &&
-      /^[0-9a-f-]{36}$/.test(parsed[1])
-    )
-      return { createdAt: parsed[0], id: parsed[1] }
-  } catch {
-    // fall through to the error below
-  }
-  throw new InvalidInputError('cursor is not one this server issued', [
-    { field: 'cursor', message: 'must be the next_cursor of a previous page' },
-  ])
 }

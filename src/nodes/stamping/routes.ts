@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import type { Static } from 'typebox'
 import { failureLogLevel, InvalidInputError, publicErrorBody } from '../../core/errors.ts'
-import { isSessionId } from '../../core/events/trace.ts'
+import { sessionIdFromHeader } from '../../core/events/trace.ts'
 import { ok, successSchema } from '../../core/response.ts'
 import { compileParser } from '../../core/schema.ts'
 import { contentOf } from './content.ts'
@@ -38,13 +38,10 @@ const tag = { tags: ['stamping'] }
  * several requests into one session for the event tracer, GET /events/sessions/{id}).
  */
 function eventContext(request: FastifyRequest): EventContext {
-  const session = request.headers['x-session-id']
-  if (session === undefined) return { correlationId: request.id }
-  if (!isSessionId(session)) {
-    const message = 'must be 1 to 128 letters, digits, dots, underscores, colons or dashes'
-    throw new InvalidInputError(`x-session-id ${message}`, [{ field: 'x-session-id', message }])
-  }
-  return { correlationId: request.id, sessionId: session }
+  const session = sessionIdFromHeader(request.headers['x-session-id'])
+  return session === undefined
+    ? { correlationId: request.id }
+    : { correlationId: request.id, sessionId: session }
 }
 
 /** The stamping node's HTTP face: parse, call the service, shape the answer. No logic lives here. */

@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../../core/errors.ts'
+import { decodeKeysetCursor, encodeKeysetCursor } from '../../core/keyset-cursor.ts'
 import type { Database, Queryable } from '../../ports/database.ts'
 
 /** A row of metadata_stamps as the API shows it. */
@@ -112,7 +112,7 @@ export class StampStore {
 
   /** Keyset pagination by (created_at, id): stable under concurrent inserts, no OFFSET scans. */
   async page(namespace: string, limit: number, cursor: string | undefined): Promise<StampPage> {
-    const after = cursor === undefined ? undefined : decodeCursor(cursor)
+    const after = cursor === undefined ? undefined : decodeKeysetCursor(cursor)
     const { rows } = after
       ? await this.#db.query<RawRecord>(
           `SELECT ${columns} FROM metadata_stamps
@@ -126,7 +126,10 @@ export class StampStore {
         )
     const items = rows.slice(0, limit).map(toRecord)
     const last = rows.length > limit ? rows[limit - 1] : undefined
-    return { items, next_cursor: last ? encodeCursor(last) : null }
+    return {
+      items,
+      next_cursor: last ? encodeKeysetCursor({ createdAt: last.created_at_text, id: last.id }) : null,
+    }
   }
 }
 
@@ -170,33 +173,4 @@ function toRecord(row: RawRecord): StoredStamp {
 
 function isoString(value: Date | string): string {
   return value instanceof Date ? value.toISOString() : new Date(value).toISOString()
-}
-
-/**
- * The cursor carries the created_at with microseconds (a JS Date keeps only milliseconds, which would
- * skip or repeat rows created within the same millisecond), so it is read as text from the row.
- */
-function encodeCursor(row: RawRecord): string {
-  return Buffer.from(JSON.stringify([row.created_at_text, row.id])).toString('base64url')
-}
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-    if (
-      Array.isArray(parsed) &&
-      parsed.length === 2 &&
-      typeof parsed[0] === 'string' &&
-      typeof parsed[1] === 'string'
-    ) {
-      if (!Number.isNaN(Date.parse(parsed[0])) && /^[0-9a-f-]{36}$/.test(parsed[1])) {
-        return { createdAt: parsed[0], id: parsed[1] }
-      }
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw new InvalidInputError('cursor is not one this server issued', [
-    { field: 'cursor', message: 'must be the next_cursor of a previous page' },
-  ])
 }
