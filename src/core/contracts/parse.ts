@@ -1,6 +1,6 @@
 import { parseDocument } from 'yaml'
 import { ContractError, type FieldIssue, InvalidInputError } from '../errors.ts'
-import { type TopicKey, topicCatalogue } from '../events/topics.ts'
+import { type Environment, type TopicKey, topicCatalogue, topicName } from '../events/topics.ts'
 import { compileParser } from '../schema.ts'
 import { type NodeContract, nodeContractSchema } from './schema.ts'
 
@@ -111,24 +111,29 @@ function checkRules(c: NodeContract): FieldIssue[] {
 export function publishedTopics(contract: NodeContract): PublishedTopics {
   const byEvent = new Map<string, TopicKey>()
   for (const e of contract.event_type.published_events) byEvent.set(e.event, topicKeysByName.get(e.topic)!)
+  const topicOf = (event: string): TopicKey => {
+    const key = byEvent.get(event)
+    if (key === undefined)
+      throw new ContractError(contract.name, [
+        {
+          field: 'event_type.published_events',
+          message: `does not declare ${event}, which the node publishes`,
+        },
+      ])
+    return key
+  }
   return {
-    topicOf(event: string): TopicKey {
-      const key = byEvent.get(event)
-      if (key === undefined)
-        throw new ContractError(contract.name, [
-          {
-            field: 'event_type.published_events',
-            message: `does not declare ${event}, which the node publishes`,
-          },
-        ])
-      return key
-    },
+    topicOf,
+    topicNames: <E extends string>(events: readonly E[], environment: Environment) =>
+      Object.fromEntries(events.map((e) => [e, topicName(environment, topicOf(e))])) as Record<E, string>,
   }
 }
 
 export interface PublishedTopics {
   /** The topic `event` goes to; throws ContractError when the contract does not publish it. */
   topicOf(event: string): TopicKey
+  /** The topic name of each of `events` in `environment`, all checked at once (a node's constructor). */
+  topicNames<E extends string>(events: readonly E[], environment: Environment): Record<E, string>
 }
 
 /** The topic a node consumes `event` from; throws ContractError when the contract does not consume it. */

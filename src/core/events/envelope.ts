@@ -95,6 +95,13 @@ export interface NewEvent {
   eventVersion?: string
 }
 
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** A request's correlation id as an envelope may carry it: kept when it is a uuid, else none. */
+export function asCorrelationId(value: string | undefined): string | undefined {
+  return value !== undefined && uuidPattern.test(value) ? value : undefined
+}
+
 /** A new envelope; id and time come from the caller so that core stays deterministic. */
 export function createEnvelope(
   source: EnvelopeSource,

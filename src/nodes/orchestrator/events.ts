@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { PublishedTopics } from '../../core/contracts/parse.ts'
-import { createEnvelope, type EnvelopeSource } from '../../core/events/envelope.ts'
-import { type Environment, topicName } from '../../core/events/topics.ts'
+import { asCorrelationId, createEnvelope, type EnvelopeSource } from '../../core/events/envelope.ts'
+import type { Environment } from '../../core/events/topics.ts'
 import type { Clock } from '../../ports/clock.ts'
 import type { OutgoingMessage } from '../../ports/event-bus.ts'
 
@@ -30,8 +30,6 @@ const workflowEvents = [
 ] as const
 type WorkflowEvent = (typeof workflowEvents)[number]
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 /**
  * The orchestrator's events as outbox messages, payloads as agreed with the reducer (which counts
  * workflows from STAMP_WORKFLOW_COMPLETED and _FAILED). Every event of a workflow is keyed by its
@@ -45,9 +43,7 @@ export class WorkflowEvents {
   constructor(settings: WorkflowEventSettings, clock: Clock) {
     this.#source = settings.source
     this.#clock = clock
-    this.#topics = Object.fromEntries(
-      workflowEvents.map((e) => [e, topicName(settings.environment, settings.topics.topicOf(e))]),
-    ) as Record<WorkflowEvent, string>
+    this.#topics = settings.topics.topicNames(workflowEvents, settings.environment)
   }
 
   transition(
@@ -153,8 +149,7 @@ export class WorkflowEvents {
       {
         eventType,
         payload,
-        correlationId:
-          origin.correlationId && uuid.test(origin.correlationId) ? origin.correlationId : undefined,
+        correlationId: asCorrelationId(origin.correlationId),
         causationId: origin.causationId,
         partitionKey: workflowId,
         metadata: origin.sessionId ? { session_id: origin.sessionId } : {},

@@ -3,7 +3,7 @@ import type { BridgeState, NamespaceDelta } from '../../core/aggregation/aggrega
 import type { Transition } from '../../core/aggregation/batch-fsm.ts'
 import type { PublishedTopics } from '../../core/contracts/parse.ts'
 import { createEnvelope, type EnvelopeSource } from '../../core/events/envelope.ts'
-import { type Environment, topicName } from '../../core/events/topics.ts'
+import type { Environment } from '../../core/events/topics.ts'
 import type { Clock } from '../../ports/clock.ts'
 import type { OutgoingMessage } from '../../ports/event-bus.ts'
 
@@ -53,9 +53,7 @@ export class ReducerEvents {
   constructor(settings: ReducerEventSettings, clock: Clock) {
     this.#source = settings.source
     this.#clock = clock
-    this.#topics = Object.fromEntries(
-      reducerEvents.map((e) => [e, topicName(settings.environment, settings.topics.topicOf(e))]),
-    ) as Record<ReducerEvent, string>
+    this.#topics = settings.topics.topicNames(reducerEvents, settings.environment)
   }
 
   /** The committed batch's events, in the order of its FSM. */

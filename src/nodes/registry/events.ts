@@ -41,14 +41,16 @@ export class RegistryEvents {
   constructor(settings: RegistryEventSettings, clock: Clock) {
     this.#settings = settings
     this.#clock = clock
-    const topic = (event: RegistryEvent) => topicName(settings.environment, settings.published.topicOf(event))
-    this.#topics = {
-      NODE_TOMBSTONE: topic('NODE_TOMBSTONE'),
-      TOPOLOGY_DIFF: topic('TOPOLOGY_DIFF'),
-      REGISTRY_REQUEST_INTROSPECTION: topic('REGISTRY_REQUEST_INTROSPECTION'),
-      NODE_REGISTRATION_REJECTED: topic('NODE_REGISTRATION_REJECTED'),
-      NODE_HEALTH_CHANGED: topic('NODE_HEALTH_CHANGED'),
-    }
+    this.#topics = settings.published.topicNames(
+      [
+        'NODE_TOMBSTONE',
+        'TOPOLOGY_DIFF',
+        'REGISTRY_REQUEST_INTROSPECTION',
+        'NODE_REGISTRATION_REJECTED',
+        'NODE_HEALTH_CHANGED',
+      ],
+      settings.environment,
+    )
   }
 
   /** The topics the registry consumes. */

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Static } from 'typebox'
+import { asCorrelationId } from '../../core/events/envelope.ts'
 import type { TopologyDiff } from '../../core/registry/payloads.ts'
 import { ok, successSchema } from '../../core/response.ts'
 import { prometheusTargets } from './prometheus-sd.ts'
@@ -15,7 +16,6 @@ export interface RegistryRoutesOptions {
 }
 
 const tag = { tags: ['registry'] }
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** The registry's HTTP face: discovery, registration, the topology and its stream, Prometheus SD. */
 export const registryRoutes: FastifyPluginAsyncTypebox<RegistryRoutesOptions> = async (app, opts) => {
@@ -40,7 +40,7 @@ export const registryRoutes: FastifyPluginAsyncTypebox<RegistryRoutesOptions> = 
       const { outcome, node } = await service.register(request.body, {
         eventId: request.id,
         eventAt: new Date(),
-        correlationId: uuid.test(request.id) ? request.id : undefined,
+        correlationId: asCorrelationId(request.id),
       })
       return ok(reply, { outcome, node: view(node) })
     },
@@ -94,7 +94,7 @@ export const registryRoutes: FastifyPluginAsyncTypebox<RegistryRoutesOptions> = 
       },
     },
     async (request, reply) => {
-      const correlation = uuid.test(request.id) ? request.id : undefined
+      const correlation = asCorrelationId(request.id)
       return ok(reply, view(await service.deregister(request.params.node_id, correlation)))
     },
   )

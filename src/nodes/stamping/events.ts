@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { PublishedTopics } from '../../core/contracts/parse.ts'
-import { createEnvelope, type EnvelopeSource } from '../../core/events/envelope.ts'
-import { type Environment, topicName } from '../../core/events/topics.ts'
+import { asCorrelationId, createEnvelope, type EnvelopeSource } from '../../core/events/envelope.ts'
+import type { Environment } from '../../core/events/topics.ts'
 import type { Clock } from '../../ports/clock.ts'
 import type { OutgoingMessage } from '../../ports/event-bus.ts'
 import type { StoredStamp } from './store.ts'
@@ -27,8 +27,6 @@ type StampingEvent =
   | 'METADATA_STAMP_VALIDATED'
   | 'BLAKE3_HASH_GENERATED'
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 /**
  * The stamping node's events (its contract's published events), as outbox messages. Stamp events are
  * keyed by the content hash, so that every event about one content keeps its order on the bus.
@@ -41,13 +39,15 @@ export class StampingEvents {
   constructor(settings: StampingEventSettings, clock: Clock) {
     this.#source = settings.source
     this.#clock = clock
-    const topic = (event: StampingEvent) => topicName(settings.environment, settings.topics.topicOf(event))
-    this.#topics = {
-      METADATA_STAMP_CREATED: topic('METADATA_STAMP_CREATED'),
-      METADATA_BATCH_PROCESSED: topic('METADATA_BATCH_PROCESSED'),
-      METADATA_STAMP_VALIDATED: topic('METADATA_STAMP_VALIDATED'),
-      BLAKE3_HASH_GENERATED: topic('BLAKE3_HASH_GENERATED'),
-    }
+    this.#topics = settings.topics.topicNames(
+      [
+        'METADATA_STAMP_CREATED',
+        'METADATA_BATCH_PROCESSED',
+        'METADATA_STAMP_VALIDATED',
+        'BLAKE3_HASH_GENERATED',
+      ],
+      settings.environment,
+    )
   }
 
   stampCreated(record: StoredStamp, created: boolean, context: EventContext): OutgoingMessage {
@@ -107,8 +107,7 @@ export class StampingEvents {
       {
         eventType,
         payload,
-        correlationId:
-          context.correlationId && uuid.test(context.correlationId) ? context.correlationId : undefined,
+        correlationId: asCorrelationId(context.correlationId),
         partitionKey,
         metadata: context.sessionId ? { session_id: context.sessionId } : {},
       },
