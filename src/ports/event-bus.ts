@@ -28,13 +28,25 @@ export interface EventBus {
   ensureTopics(topics: readonly TopicSettings[]): Promise<void>
   publish(topic: string, envelope: OnexEnvelopeV1): Promise<void>
   /** All or nothing per call is not promised; each event is published at least once when this resolves. */
-  publishBatch(messages: readonly OutgoingMessage[]): Promise<void>
+  publishBatch(messages: readonly OutgoingMessage[], options?: PublishOptions): Promise<void>
   subscribe(options: SubscribeOptions): Promise<Subscription>
   /** As subscribe, with the handler called on batches of events of one partition (see above). */
   subscribeBatch(options: BatchSubscribeOptions): Promise<Subscription>
   health(): Promise<BusHealth>
   /** Stops every subscription (finishing handlers in flight) and closes connections. */
   close(): Promise<void>
+}
+
+export interface PublishOptions {
+  /**
+   * Resolve only once the events are safe with their consumers, for a bus that keeps nothing durable
+   * itself (in-process: when every consumer group with a live subscriber on an event's partition has
+   * committed it, handled or dead-lettered). The outbox relay deletes a row after its publish resolves,
+   * so on the embedded default an event must not leave the outbox while it exists only in memory: a
+   * killed process would lose it. Kafka already has the events durably when publish resolves (acks=all):
+   * nothing changes there. A subscription handler must never publish with this (it would wait for itself).
+   */
+  untilConsumed?: boolean
 }
 
 export interface TopicSettings {

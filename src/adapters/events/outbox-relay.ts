@@ -59,6 +59,10 @@ const deleteAndLog = `WITH sent AS (
  *   a failed pass deletes nothing, so the next pass (after a backoff) publishes the same rows
  *   again, first. Nothing is skipped or reordered; a retried batch may publish a row twice (the bus
  *   is at least once anyway, and consumers deduplicate by event_id).
+ * - Durability: a row is deleted only once its event is durable on the bus. On Kafka that is the
+ *   broker's ack; the in-process bus keeps nothing, so there the publish waits until the consumers
+ *   have committed the events (`untilConsumed`), and a process killed meanwhile publishes them again
+ *   at its next start.
  * - Latency: `wake()` (the outbox's notify, after a local commit) starts a pass within `wakeDelayMs`
  *   (the delay gathers the events of concurrent requests into one batch: under load a pass per
  *   event would cost several times more per event); a poll every `pollIntervalMs` finds rows
@@ -133,7 +137,8 @@ export class OutboxRelay {
     if (rows.length === 0) return { published: 0 }
     const messages = rows.map((r) => ({ topic: r.topic, envelope: r.envelope }))
     const handedAt = recordTime()
-    await this.#bus.publishBatch(messages)
+    // untilConsumed: on the in-process bus the events exist only in memory until consumers commit them
+    await this.#bus.publishBatch(messages, { untilConsumed: true })
     await q.query(deleteAndLog, [rows.map((r) => r.id), handedAt])
     this.#on.onPublished?.(messages)
     return { published: rows.length }

@@ -152,9 +152,15 @@ class PartitionWorker implements PartitionReader {
     log.readers.add(this)
   }
 
+  get active(): boolean {
+    return this.#owner !== undefined
+  }
+
   assign(member: Member | undefined): void {
     if (member === this.#owner) return
     this.#owner = member
+    // a publisher waiting for this group to consume no longer waits for a reader nobody runs
+    if (member === undefined) this.#log.settle()
     // a retry in its backoff is abandoned, uncommitted: the new owner gets the message afresh
     this.#backoff?.abort()
     if (member !== undefined && !this.#running) {
@@ -208,6 +214,7 @@ class PartitionWorker implements PartitionReader {
           this.position = await this.#handleBatch(member, member.batch, offset)
         }
         this.#busy = undefined
+        log.settle()
         if (this.#settledWaiters.length > 0) {
           for (const resolve of this.#settledWaiters.splice(0)) resolve()
         }

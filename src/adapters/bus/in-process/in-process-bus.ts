@@ -14,6 +14,7 @@ import type {
   BusHealth,
   EventBus,
   OutgoingMessage,
+  PublishOptions,
   SubscribeOptions,
   Subscription,
   TopicSettings,
@@ -59,6 +60,10 @@ interface Topic {
  *   their partitions, or adds partitions to one that has fewer.
  * - Each group's partitions are dealt round-robin to its live subscribers, again whenever one joins or
  *   stops; a partition is handled by one subscriber at a time, in order.
+ * - `publishBatch(…, { untilConsumed: true })` resolves once every group with a live subscriber on each
+ *   event's partition has committed it: the consumers' commits are the only durable copy this bus has,
+ *   so the outbox relay keeps a row until then, and a killed process publishes it again at the next
+ *   start (consumers deduplicate by event_id).
  */
 export class InProcessBus implements EventBus {
   readonly kind = 'in-process'
@@ -102,13 +107,18 @@ export class InProcessBus implements EventBus {
     this.#append(topic, envelopeKey(parsed), undefined, parsed)
   }
 
-  async publishBatch(messages: readonly OutgoingMessage[]): Promise<void> {
+  async publishBatch(messages: readonly OutgoingMessage[], options: PublishOptions = {}): Promise<void> {
     this.#assertOpen()
     // every envelope is checked before any is appended
     const snapshots = messages.map((m) => snapshot(m.envelope))
+    const last = new Map<PartitionLog, number>()
     for (let i = 0; i < messages.length; i++) {
       const parsed = snapshots[i]!
-      this.#append(messages[i]!.topic, envelopeKey(parsed), undefined, parsed)
+      const { log, offset } = this.#append(messages[i]!.topic, envelopeKey(parsed), undefined, parsed)
+      last.set(log, offset)
+    }
+    if (options.untilConsumed) {
+      await Promise.all(Array.from(last, ([log, offset]) => log.untilConsumed(offset)))
     }
   }
 
@@ -190,14 +200,15 @@ export class InProcessBus implements EventBus {
     key: string | null,
     value: string | Uint8Array | undefined,
     parsed: OnexEnvelopeV1 | undefined,
-  ): void {
+  ): { log: PartitionLog; offset: number } {
     const topic = this.#topic(name)
     const partitions = topic.partitions
     let index: number
     if (partitions.length === 1) index = 0
     else if (key === null) index = topic.nextUnkeyed++ % partitions.length
     else index = partitionFor(key, partitions.length)
-    partitions[index]!.append(new Entry(key, value, parsed))
+    const log = partitions[index]!
+    return { log, offset: log.append(new Entry(key, value, parsed)) }
   }
 
   readonly #host: ConsumerHost = {

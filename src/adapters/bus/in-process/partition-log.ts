@@ -27,7 +27,14 @@ export class Entry {
 export interface PartitionReader {
   /** The next offset it will read (its group's committed offset). */
   readonly position: number
+  /** A live subscriber reads it now (a group whose members all left keeps its reader, idle). */
+  readonly active: boolean
   wake(): void
+}
+
+interface ConsumedWaiter {
+  offset: number
+  resolve: () => void
 }
 
 /**
@@ -44,6 +51,8 @@ export class PartitionLog {
   readonly #retain: number
   readonly #slack: number
   #notifying = false
+  /** untilConsumed callers, by increasing offset (offsets are appended in order). */
+  #waiters: ConsumedWaiter[] = []
 
   constructor(index: number, retain: number) {
     this.index = index
@@ -70,6 +79,38 @@ export class PartitionLog {
       queueMicrotask(this.#notify)
     }
     return offset
+  }
+
+  /**
+   * Resolves once every active reader has committed past `offset` (at once when none is active).
+   * Readers call `settle` when they commit or change owner.
+   */
+  untilConsumed(offset: number): Promise<void> {
+    if (offset < this.#consumedFloor()) return Promise.resolve()
+    return new Promise((resolve) => {
+      const waiters = this.#waiters
+      // appended in offset order almost always; keep the order when two publishers interleave
+      let at = waiters.length
+      while (at > 0 && waiters[at - 1]!.offset > offset) at--
+      waiters.splice(at, 0, { offset, resolve })
+    })
+  }
+
+  /** Resolves the untilConsumed waiters that every active reader has now committed past. */
+  settle(): void {
+    if (this.#waiters.length === 0) return
+    const floor = this.#consumedFloor()
+    let done = 0
+    while (done < this.#waiters.length && this.#waiters[done]!.offset < floor) done++
+    if (done === 0) return
+    for (const waiter of this.#waiters.splice(0, done)) waiter.resolve()
+  }
+
+  /** The lowest committed position among active readers (Infinity when none is active). */
+  #consumedFloor(): number {
+    let floor = Number.POSITIVE_INFINITY
+    for (const reader of this.readers) if (reader.active && reader.position < floor) floor = reader.position
+    return floor
   }
 
   #notify = (): void => {

@@ -234,6 +234,60 @@ describe('InProcessBus', () => {
     assert.equal(seqOf(c.handled[0]!), 2)
   })
 
+  it('publishBatch untilConsumed resolves once every live group committed, handled or dead-lettered', async (t) => {
+    const bus = openBus(t)
+    await bus.ensureTopics([{ topic: 't', partitions: 2, retentionMs: 0 }])
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const slow = await consume(bus, { topics: ['t'] }, () => gate)
+    const failing = await consume(bus, { topics: ['t'], maxAttempts: 2, retryBackoffMs: 1 }, () => {
+      throw new Error('poison')
+    })
+    // a group whose only member left keeps its offsets, but nobody runs it: it is not waited for
+    const gone = await consume(bus, { topics: ['t'] })
+    await gone.subscription.stop()
+    let resolved = false
+    const keys = Array.from({ length: 10 }, (_, i) => `key-${i}`)
+    const publishing = bus
+      .publishBatch(
+        keys.map((k, i) => ({ topic: 't', envelope: envelope(i, k) })),
+        { untilConsumed: true },
+      )
+      .then(() => {
+        resolved = true
+      })
+    await until('every event dead-lettered by the failing group', () => failing.deliveries.length === 20)
+    await sleep(20)
+    assert.equal(resolved, false, 'the slow group has not committed')
+    release()
+    await publishing
+    assert.equal(slow.handled.length, 10)
+    // without the option, publish does not wait for consumers
+    let unblock: () => void = () => {}
+    const blocking = new Promise<void>((resolve) => {
+      unblock = resolve
+    })
+    const blocked = await consume(bus, { topics: ['u'] }, () => blocking)
+    await bus.publishBatch([{ topic: 'u', envelope: envelope(0) }])
+    await until('the blocked delivery', () => blocked.deliveries.length === 1)
+    assert.equal(blocked.handled.length, 0)
+    unblock()
+  })
+
+  it('publishBatch untilConsumed does not outlive the bus: close() releases it', async (t) => {
+    const bus = new InProcessBus()
+    t.after(() => bus.close())
+    const c = await consume(bus, { topics: ['t'], retryBackoffMs: 60_000 }, () => {
+      throw new Error('fails')
+    })
+    const publishing = bus.publishBatch([{ topic: 't', envelope: envelope(0) }], { untilConsumed: true })
+    await until('the first attempt', () => c.deliveries.length === 1)
+    await bus.close()
+    await publishing
+  })
+
   it('a raw message that is a valid envelope is delivered, keyed by the envelope when it had no key', async (t) => {
     const bus = openBus(t)
     const c = await consume(bus, { topics: ['t'] })

@@ -4,9 +4,19 @@ import { Entry, PartitionLog } from '../../../../../src/adapters/bus/in-process/
 
 const entry = (i: number) => new Entry(`k${i}`, `v${i}`, undefined)
 
-function reader(position: number) {
-  const r = { position, woken: 0, wake: () => r.woken++ }
+function reader(position: number, active = true) {
+  const r = { position, active, woken: 0, wake: () => r.woken++ }
   return r
+}
+
+/** Whether `promise` has settled after the microtasks queued so far ran. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false
+  void promise.then(() => {
+    done = true
+  })
+  await new Promise(setImmediate)
+  return done
 }
 
 describe('PartitionLog', () => {
@@ -50,5 +60,31 @@ describe('PartitionLog', () => {
     assert.equal(r.woken, 0)
     await Promise.resolve()
     assert.equal(r.woken, 1)
+  })
+
+  it('untilConsumed waits for every active reader to commit past the offset', async () => {
+    const log = new PartitionLog(0, 100)
+    const a = reader(0)
+    const b = reader(0)
+    const idle = reader(0, false)
+    log.readers.add(a).add(b).add(idle)
+    for (let i = 0; i < 5; i++) log.append(entry(i))
+    const third = log.untilConsumed(2)
+    const last = log.untilConsumed(4)
+    a.position = 5
+    log.settle()
+    assert.equal(await settled(third), false, 'b has not committed offset 2')
+    b.position = 3
+    log.settle()
+    assert.equal(await settled(third), true)
+    assert.equal(await settled(last), false, 'b has not committed offset 4')
+    // b's subscriber leaves: nobody live reads the partition any more, so nobody is waited for
+    b.active = false
+    log.settle()
+    assert.equal(await settled(last), true)
+    // an idle reader alone (no live subscriber) never holds a publisher
+    assert.equal(await settled(log.untilConsumed(log.append(entry(5)))), false, 'a is active, at 5')
+    a.active = false
+    assert.equal(await settled(log.untilConsumed(5)), true)
   })
 })
