@@ -27,12 +27,14 @@ import { Entry, PartitionLog } from './partition-log.ts'
 
 export interface InProcessBusOptions {
   /**
-   * Messages kept per partition: retention is by count in process (the `retentionMs` of topic settings
-   * is not applied). A stamping event takes about 0.7 KB, so a full partition at the default holds
-   * about 7 MB. Older messages are dropped in steps of an eighth of this, so a partition holds up to
-   * 1.125 times as many; and a message that a consumer group which ever read the partition has not
+   * Messages kept per partition once every group has read them: retention is by count in process
+   * (the `retentionMs` of topic settings is not applied), for a group that joins later. A stamping
+   * event held as a frozen envelope takes about 1 KB of heap, so a full partition at the default holds
+   * about 1 MB (a busy topic of 6 partitions at 10,000 held 60 MB, the largest part of a loaded
+   * bridge's heap). Older messages are dropped in steps of an eighth of this, so a partition holds up
+   * to 1.125 times as many; and a message that a consumer group which ever read the partition has not
    * committed is never dropped, so a group that stopped keeps its backlog in memory until it returns.
-   * @default 10_000
+   * @default 1_000
    */
   retainPerPartition?: number
   /** Who dead letters come from (`source_*` fields). @default { nodeId: 'in-process-bus', version: '1.0', environment: 'development' } */
@@ -76,7 +78,7 @@ export class InProcessBus implements EventBus {
   #closing: Promise<void> | undefined
 
   constructor(options: InProcessBusOptions = {}) {
-    const retain = options.retainPerPartition ?? 10_000
+    const retain = options.retainPerPartition ?? 1_000
     if (!Number.isSafeInteger(retain) || retain < 1) {
       throw new InvalidInputError('retainPerPartition must be a positive integer', [
         { field: 'retainPerPartition', message: 'must be a positive integer' },
