@@ -140,6 +140,8 @@ export async function createBridge(
       closing ??= (async () => {
         await app.close()
         await lifecycle.stop()
+        // before the nodes' consumers stop: the in-process bus has the relay wait for them
+        await backbone.stopRelay()
         for (const node of [...nodes].reverse()) await node.stop?.()
         await backbone.stop()
         await bus?.close()

@@ -80,6 +80,9 @@ export class OutboxRelay {
   #on: Pick<OutboxRelayOptions, 'onError' | 'onRecovered' | 'onPublished'>
   #backoff: ExponentialBackoff<unknown>
   #running: Promise<void> | undefined
+  #stopping: Promise<void> | undefined
+  /** Failed passes in a row, 0 once one succeeds. */
+  #failures = 0
   #stopped = true
   #woken = false
   #interrupt: (() => void) | undefined
@@ -103,6 +106,7 @@ export class OutboxRelay {
   start(): void {
     if (!this.#stopped) return
     this.#stopped = false
+    this.#stopping = undefined
     this.#running = this.#run()
   }
 
@@ -112,11 +116,21 @@ export class OutboxRelay {
     this.#interrupt?.()
   }
 
-  /** Stops after the pass in flight; rows not yet published stay in the outbox for the next start. */
-  async stop(): Promise<void> {
-    this.#stopped = true
-    this.#interrupt?.()
-    await this.#running
+  /**
+   * Stops after the pass in flight and, unless the bus was failing, one last pass: what the last
+   * requests committed (and a stopping node's tombstone) goes out while the consumers still run. Rows
+   * not published then stay in the outbox for the next start. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#stopped = true
+      this.#interrupt?.()
+      if (this.#running === undefined) return
+      await this.#running
+      if (this.#failures > 0) return
+      await this.relayOnce().catch((err: unknown) => this.#on.onError?.(err, { failures: 1, retryInMs: 0 }))
+    })()
+    return this.#stopping
   }
 
   /** One pass: publishes up to batchSize of the oldest unsent rows. Throws what the bus or database threw. */
@@ -146,21 +160,21 @@ export class OutboxRelay {
 
   async #run(): Promise<void> {
     let backoff: IBackoff<unknown> | undefined
-    let failures = 0
+    this.#failures = 0
     while (!this.#stopped) {
       this.#woken = false
       let pass: RelayPass
       try {
         pass = await this.relayOnce()
       } catch (err) {
-        failures++
+        const failures = ++this.#failures
         backoff = backoff ? backoff.next(undefined) : this.#backoff.next()
         this.#on.onError?.(err, { failures, retryInMs: Math.round(backoff.duration) })
         await this.#sleep(backoff.duration, false)
         continue
       }
-      if (failures) this.#on.onRecovered?.(failures)
-      failures = 0
+      if (this.#failures) this.#on.onRecovered?.(this.#failures)
+      this.#failures = 0
       backoff = undefined
       if (pass === 'locked') await this.#sleep(this.#opts.lockRetryMs, true)
       else if (pass.published === this.#opts.batchSize) continue

@@ -233,6 +233,15 @@ export class EventBackbone implements EventConsumers {
   }
 
   /** After the nodes stopped: writes deferred events and log entries, stops the relay and the monitor. */
+  /**
+   * Publishes what the outbox holds (one last pass) and stops the relay. The bridge calls it before
+   * its nodes stop: on the in-process bus the relay's publish waits for the consumers, so they must
+   * still run; what is committed after it stays in the outbox for the next start.
+   */
+  async stopRelay(): Promise<void> {
+    await this.#relay?.stop()
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.#pruneTimer)
     await this.#pruning

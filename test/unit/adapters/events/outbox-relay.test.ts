@@ -152,6 +152,29 @@ test('a local commit wakes the relay at once; rows from elsewhere are found by t
   assert.deepEqual(numbers(bus.published), [1, 2])
 })
 
+test('stop() publishes what was committed meanwhile, once, unless the bus was failing', async (t) => {
+  const db = await freshDb(t)
+  const outbox = new SqlOutbox(db)
+  const bus = new RecordingBus()
+  // no wake-up and a long poll: only the last pass of stop() can find the row
+  const relay = new OutboxRelay(db, bus, { pollIntervalMs: 60_000 })
+  relay.start()
+  await sleep(20)
+  await db.transaction(async (tx) => outbox.append(tx, [message(1)]))
+  await Promise.all([relay.stop(), relay.stop()])
+  assert.deepEqual(numbers(bus.published), [1])
+  assert.equal(await count(db, 'SELECT count(*)::int AS n FROM event_outbox'), 0)
+
+  const failing = new OutboxRelay(db, bus, { pollIntervalMs: 60_000, initialBackoffMs: 60_000 })
+  bus.failure = new Error('broker down')
+  await db.transaction(async (tx) => outbox.append(tx, [message(2)]))
+  failing.start()
+  await until('the failed pass', () => bus.calls === 2, 1000)
+  await failing.stop()
+  assert.equal(bus.calls, 2, 'no last pass against a failing bus')
+  assert.equal(await count(db, 'SELECT count(*)::int AS n FROM event_outbox'), 1)
+})
+
 test('a rolled back transaction leaves no outbox row; deferred events are written in a batch', async (t) => {
   const db = await freshDb(t)
   const outbox = new SqlOutbox(db, { flushIntervalMs: 30 })
