@@ -37,7 +37,7 @@ import { loadConfig } from '../src/runtime/config/load.ts'
 import { loadNodeContract } from '../src/runtime/contracts.ts'
 import { EventBackbone } from '../src/runtime/events/backbone.ts'
 import { registryEventSettings } from '../src/runtime/nodes.ts'
-import { percentiles, round } from './measure.ts'
+import { type CpuSpent, cpuMeter, percentiles, round } from './measure.ts'
 import { openBenchPostgres } from './postgres.ts'
 import { report } from './report.ts'
 
@@ -122,6 +122,7 @@ export async function run(): Promise<void> {
 
     // 1. a burst of registrations
     const ids = Array.from({ length: NODES }, (_, i) => `sim-${i}`)
+    const burstCpu = cpuMeter()
     const t0 = performance.now()
     for (let i = 0; i < NODES; i += 500)
       await bus.publishBatch(
@@ -132,10 +133,13 @@ export async function run(): Promise<void> {
       async () => (await count('SELECT count(*)::int AS n FROM node_registrations')) >= NODES,
     )
     const burstS = (performance.now() - t0) / 1000
+    const burstSpent = burstCpu()
     report('registry', 'registrations_per_second', round(NODES / burstS), 'registrations/s', {
       ...common,
+      load_now: round(loadavg()[0]!),
       goal: '>= 10000',
     })
+    reportCpu('cpu_per_registration', burstSpent, NODES, common)
     const burstLat = await latencies(db, 'sim-%')
     report('registry', 'burst_registration_latency_p95', round(burstLat.p95), 'ms', {
       ...common,
@@ -144,6 +148,7 @@ export async function run(): Promise<void> {
 
     // 2. every node heartbeats once, at once
     const hbAt = new Date()
+    const hbCpu = cpuMeter()
     const h0 = performance.now()
     for (let i = 0; i < NODES; i += 500)
       await bus.publishBatch(ids.slice(i, i + 500).map((id) => message(topics.heartbeat, heartbeat(id))))
@@ -161,6 +166,7 @@ export async function run(): Promise<void> {
       'heartbeats/s',
       common,
     )
+    reportCpu('cpu_per_heartbeat', hbCpu(), NODES, common)
 
     // 3. paced new registrations while every node heartbeats once a second
     let beating = true
@@ -255,6 +261,19 @@ export async function run(): Promise<void> {
     await db.close()
     await pg?.close()
   }
+}
+
+/**
+ * CPU per operation in µs: the bench process's (simulated nodes, both registries, the bus client) plus
+ * PostgreSQL's when BENCH_PG_PID names its postmaster (PGlite runs inside the process).
+ */
+function reportCpu(metric: string, spent: CpuSpent, operations: number, common: Record<string, unknown>) {
+  const total = spent.processMs + (spent.serverMs ?? 0)
+  report('registry', metric, round((total * 1000) / operations), 'µs', {
+    ...common,
+    process_us: round((spent.processMs * 1000) / operations),
+    ...(spent.serverMs === undefined ? {} : { postgres_us: round((spent.serverMs * 1000) / operations) }),
+  })
 }
 
 function message(topic: string, envelope: OnexEnvelopeV1): OutgoingMessage {
