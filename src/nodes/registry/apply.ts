@@ -6,7 +6,7 @@ import {
   type Tombstone,
   type TopologyChange,
 } from '../../core/registry/payloads.ts'
-import { type Registration, type RegistrationWrite, topologyNode } from './store.ts'
+import { type NodeState, type RegistrationWrite, topologyNode } from './store.ts'
 
 /** Where an event came from: its id, its time, its correlation (for answers and rejections). */
 export interface EventMeta {
@@ -51,8 +51,9 @@ const watchedFields = [
 ] as const
 
 interface Working {
-  before: Registration | undefined
-  row: Registration | undefined
+  before: NodeState | undefined
+  row: NodeState | undefined
+  announced: RegistrationWrite['announced']
   introspected: boolean
   extendLease: boolean
   removed: boolean
@@ -73,7 +74,7 @@ interface Working {
  * heartbeat that changes no health, or a duplicate, queues nothing. Pure: no I/O.
  */
 export function planBatch(
-  before: ReadonlyMap<string, Registration>,
+  before: ReadonlyMap<string, NodeState>,
   inputs: readonly RegistryInput[],
   namespace: string | undefined,
 ): BatchPlan {
@@ -85,6 +86,7 @@ export function planBatch(
       w = {
         before: stored,
         row: stored && { ...stored },
+        announced: undefined,
         introspected: false,
         extendLease: false,
         removed: false,
@@ -129,6 +131,7 @@ export function planBatch(
     if (!row || !(w.introspected || w.extendLease || w.removed)) continue
     ;(w.introspected ? plan.upserts : plan.updates).push({
       row,
+      announced: w.announced,
       introspected: w.introspected,
       extendLease: w.extendLease,
       removed: w.removed,
@@ -170,19 +173,14 @@ function introspect(w: Working, p: Introspection, at: Date): InputOutcome {
     node_version: p.node_version,
     capabilities: p.capabilities,
     endpoints: p.endpoints,
-    metadata: p.metadata,
     // back from the dead (or new): a node starts healthy
     health_status: alive ? row.health_status : 'healthy',
-    lease_ttl_seconds: p.lease_ttl_seconds,
-    lease_expires_at: new Date(at.getTime() + p.lease_ttl_seconds * 1000),
-    epoch: p.epoch ?? null,
     last_heartbeat: row && row.last_heartbeat.getTime() > at.getTime() ? row.last_heartbeat : at,
     last_event_at: at,
-    registered_at: alive ? row.registered_at : at,
-    updated_at: at,
     removed_at: null,
     removal_reason: null,
   }
+  w.announced = { metadata: p.metadata, lease_ttl_seconds: p.lease_ttl_seconds, epoch: p.epoch ?? null }
   w.introspected = true
   w.removed = false
   return 'applied'
@@ -212,7 +210,7 @@ function bury(w: Working, p: Tombstone, namespace: string | undefined): InputOut
   return 'applied'
 }
 
-export function changeOf(r: Registration, type: 'added' | 'updated'): TopologyChange {
+export function changeOf(r: NodeState, type: 'added' | 'updated'): TopologyChange {
   return {
     change_type: type,
     node_id: r.node_id,

@@ -37,11 +37,30 @@ export type Registration = {
  * lease runs again from now), `removed` (removed in this batch: removed_at is now).
  */
 export interface RegistrationWrite {
-  row: Registration
+  row: NodeState
+  /** What an introspection sets besides (when `introspected`). */
+  announced?: Pick<Registration, 'metadata' | 'lease_ttl_seconds' | 'epoch'> | undefined
   introspected: boolean
   extendLease: boolean
   removed: boolean
 }
+
+/** What applying node events needs of a registration (RegistryStore.lockMany reads no more). */
+export type NodeState = Pick<
+  Registration,
+  | 'node_id'
+  | 'namespace'
+  | 'node_type'
+  | 'node_role'
+  | 'node_version'
+  | 'capabilities'
+  | 'endpoints'
+  | 'health_status'
+  | 'last_heartbeat'
+  | 'last_event_at'
+  | 'removed_at'
+  | 'removal_reason'
+>
 
 export interface NodeQuery {
   namespace?: string | undefined
@@ -53,12 +72,18 @@ export interface NodeQuery {
   limit: number
 }
 
+type LockedRow = Omit<NodeState, 'last_heartbeat' | 'last_event_at' | 'removed_at'> & {
+  last_heartbeat_ms: number
+  last_event_at_ms: number
+  removed_at_ms: number | null
+}
+
 const columns = `node_id, namespace, node_type, node_role, node_version, capabilities, endpoints, metadata,
   health_status, lease_ttl_seconds, lease_expires_at, epoch, last_heartbeat, last_event_at, registered_at,
   updated_at, removed_at, removal_reason`
 
 /** The topology's view of a registration. */
-export function topologyNode(r: Registration): TopologyNode {
+export function topologyNode(r: Omit<NodeState, 'last_heartbeat' | 'last_event_at'>): TopologyNode {
   return {
     node_id: r.node_id,
     node_type: r.node_type,
@@ -95,13 +120,29 @@ export class RegistryStore {
    * The registrations of `nodeIds` that exist, locked for the rest of `tx`, taken in node_id order so
    * that two batches locking overlapping nodes wait for each other instead of deadlocking.
    */
-  async lockMany(tx: Queryable, nodeIds: readonly string[]): Promise<Map<string, Registration>> {
+  async lockMany(tx: Queryable, nodeIds: readonly string[]): Promise<Map<string, NodeState>> {
     if (nodeIds.length === 0) return new Map()
-    const { rows } = await tx.query<Registration>(
-      `SELECT ${columns} FROM node_registrations WHERE node_id = ANY($1::text[]) ORDER BY node_id FOR UPDATE`,
+    // times as epoch milliseconds: a number is cheaper to read than a timestamp's text
+    const { rows } = await tx.query<LockedRow>(
+      `SELECT node_id, namespace, node_type, node_role, node_version, capabilities, endpoints,
+         health_status, removal_reason,
+         (extract(epoch FROM last_heartbeat) * 1000)::float8 AS last_heartbeat_ms,
+         (extract(epoch FROM last_event_at) * 1000)::float8 AS last_event_at_ms,
+         (extract(epoch FROM removed_at) * 1000)::float8 AS removed_at_ms
+       FROM node_registrations WHERE node_id = ANY($1::text[]) ORDER BY node_id FOR UPDATE`,
       [[...new Set(nodeIds)]],
     )
-    return new Map(rows.map((r) => [r.node_id, r]))
+    return new Map(
+      rows.map(({ last_heartbeat_ms, last_event_at_ms, removed_at_ms, ...r }) => [
+        r.node_id,
+        {
+          ...r,
+          last_heartbeat: new Date(last_heartbeat_ms),
+          last_event_at: new Date(last_event_at_ms),
+          removed_at: removed_at_ms === null ? null : new Date(removed_at_ms),
+        },
+      ]),
+    )
   }
 
   /**
@@ -138,7 +179,7 @@ export class RegistryStore {
          removed_at = EXCLUDED.removed_at, removal_reason = EXCLUDED.removal_reason`,
       [
         JSON.stringify(
-          writes.map(({ row: r }) => ({
+          writes.map(({ row: r, announced: a }) => ({
             node_id: r.node_id,
             namespace: r.namespace,
             node_type: r.node_type,
@@ -146,10 +187,10 @@ export class RegistryStore {
             node_version: r.node_version,
             capabilities: r.capabilities,
             endpoints: r.endpoints,
-            metadata: r.metadata,
+            metadata: a?.metadata ?? {},
             health_status: r.health_status,
-            lease_ttl_seconds: r.lease_ttl_seconds,
-            epoch: r.epoch,
+            lease_ttl_seconds: a?.lease_ttl_seconds,
+            epoch: a?.epoch ?? null,
             last_heartbeat: r.last_heartbeat,
             last_event_at: r.last_event_at,
             removal_reason: r.removed_at === null ? null : r.removal_reason,
