@@ -40,7 +40,7 @@ export function deliveredEntry(
     event_type: e.event_type,
     topic: event.topic,
     partition: event.partition,
-    offset: event.offset,
+    offset: event.offset.toString(),
     correlation_id: e.correlation_id ?? null,
     causation_id: e.causation_id ?? null,
     session_id: sessionIdOf(e) ?? null,

@@ -7,7 +7,8 @@ export interface NewEventLogEntry {
   event_type: string
   topic: string
   partition?: number | null
-  offset?: bigint | number | null
+  /** A bigint, or its decimal text. */
+  offset?: bigint | number | string | null
   direction: EventDirection
   consumer_group?: string | null
   correlation_id?: string | null
@@ -85,8 +86,11 @@ export class EventLogStore {
   /** Writes the entries in one statement, in their order. */
   async insert(entries: readonly NewEventLogEntry[], db: Queryable = this.#db): Promise<void> {
     if (entries.length === 0) return
-    const json = JSON.stringify(entries, (_key, value) =>
-      typeof value === 'bigint' ? value.toString() : value,
+    // a replacer makes JSON.stringify several times slower: only offsets may be bigints, so convert those
+    const json = JSON.stringify(
+      entries.some((e) => typeof e.offset === 'bigint')
+        ? entries.map((e) => (typeof e.offset === 'bigint' ? { ...e, offset: e.offset.toString() } : e))
+        : entries,
     )
     await db.query(insertMany, [json])
   }

@@ -96,15 +96,7 @@ export class LeaderLoop {
 
   async #pass(): Promise<void> {
     const now = Date.now()
-    try {
-      if (now >= this.#nextLeaseAt) {
-        this.#nextLeaseAt = now + this.#opts.leaseMs / 3
-        await this.#leadership.tick()
-      }
-    } catch (err) {
-      this.#logger.warn({ err }, 'registry leadership not renewed; will retry')
-    }
-    this.#report()
+    await this.#renew()
     if (!this.#leadership.isLeader || this.#stopped) return
     try {
       if (now >= this.#nextExpiryAt) {
@@ -116,10 +108,27 @@ export class LeaderLoop {
         const diff = await this.#service.versionChanges(this.#opts.batchSize)
         if (!diff) break
         this.#opts.onVersion?.(diff.topology_version)
-        if (diff.changes.length < this.#opts.batchSize) break
+        if (diff.changes.length < this.#opts.batchSize || this.#stopped) break
+        // a long backlog takes many versions: the lease is renewed on time meanwhile
+        await this.#renew()
+        if (!this.#leadership.isLeader) break
       }
     } catch (err) {
       this.#logger.warn({ err }, 'registry leader pass failed; will retry')
+    }
+    this.#report()
+  }
+
+  /** Renews (or tries to take) the leader lease when a third of it has passed since the last time. */
+  async #renew(): Promise<void> {
+    const now = Date.now()
+    try {
+      if (now >= this.#nextLeaseAt) {
+        this.#nextLeaseAt = now + this.#opts.leaseMs / 3
+        await this.#leadership.tick()
+      }
+    } catch (err) {
+      this.#logger.warn({ err }, 'registry leadership not renewed; will retry')
     }
     this.#report()
   }

@@ -5,10 +5,11 @@ import type { NodeDescription } from '../../core/registry/description.ts'
 import { parseHeartbeat, parseIntrospection, parseTombstone } from '../../core/registry/payloads.ts'
 import type { Clock } from '../../ports/clock.ts'
 import type { Database } from '../../ports/database.ts'
-import type { Subscription } from '../../ports/event-bus.ts'
+import type { DeliveredEvent, Subscription } from '../../ports/event-bus.ts'
 import type { EventConsumers } from '../../ports/event-consumers.ts'
 import type { NodeLogger } from '../../ports/logger.ts'
 import type { Outbox } from '../../ports/outbox.ts'
+import type { RegistryInput } from './apply.ts'
 import { type RegistryEventSettings, RegistryEvents } from './events.ts'
 import { LeaderLoop } from './leader-loop.ts'
 import { Leadership } from './leadership.ts'
@@ -32,6 +33,38 @@ export interface RegistryNodeDeps {
   versionsKept: number
   /** Tuning for tests. */
   loop?: { versionEveryMs?: number; expireEveryMs?: number }
+}
+
+/** Node events applied in one transaction at most (a delivery of one partition). */
+const batchSize = 1000
+
+/**
+ * A delivery as the service applies it: each event parsed (a bad payload throws, and the bus then
+ * delivers the events one by one and dead-letters the bad one), an event delivered twice kept once.
+ */
+export function toInputs(
+  delivered: readonly DeliveredEvent[],
+  topics: ReturnType<RegistryEvents['topics']>,
+): RegistryInput[] {
+  const seen = new Set<string>()
+  const inputs: RegistryInput[] = []
+  for (const event of delivered) {
+    const e = event.envelope
+    if (seen.has(e.event_id)) continue
+    seen.add(e.event_id)
+    const meta = {
+      eventId: e.event_id,
+      eventAt: new Date(e.event_timestamp),
+      correlationId: e.correlation_id,
+    }
+    if (event.topic === topics.introspection)
+      inputs.push({ kind: 'introspection', payload: parseIntrospection(e.payload), meta })
+    else if (event.topic === topics.heartbeat)
+      inputs.push({ kind: 'heartbeat', payload: parseHeartbeat(e.payload), meta })
+    else if (event.topic === topics.tombstone)
+      inputs.push({ kind: 'tombstone', payload: parseTombstone(e.payload), meta })
+  }
+  return inputs
 }
 
 /**
@@ -94,21 +127,12 @@ export function createRegistryNode(deps: RegistryNodeDeps) {
     routes,
     describe: () => description,
     async start() {
-      subscription = await deps.consumers.subscribe({
+      subscription = await deps.consumers.subscribeBatch({
         groupId: `registry:${scope}`,
         topics: [topics.introspection, topics.heartbeat, topics.tombstone],
-        handle: async (event, tx) => {
-          const e = event.envelope
-          const meta = {
-            eventId: e.event_id,
-            eventAt: new Date(e.event_timestamp),
-            correlationId: e.correlation_id,
-          }
-          if (event.topic === topics.introspection)
-            await service.introspection(tx, parseIntrospection(e.payload), meta)
-          else if (event.topic === topics.heartbeat)
-            await service.heartbeat(tx, parseHeartbeat(e.payload), meta)
-          else if (event.topic === topics.tombstone) await service.tombstone(tx, parseTombstone(e.payload))
+        maxBatchSize: batchSize,
+        handleBatch: async (delivered) => {
+          await service.apply(toInputs(delivered, topics))
         },
       })
       loop.start()

@@ -1,7 +1,6 @@
 import { channels, type NodeHealthChangedObservation } from '../../core/diagnostics.ts'
 import { ForbiddenError, GoneError, InvalidInputError, NotFoundError } from '../../core/errors.ts'
 import {
-  type Heartbeat,
   type Introspection,
   servesNamespace,
   type Tombstone,
@@ -12,16 +11,12 @@ import {
 import type { Database, Queryable } from '../../ports/database.ts'
 import type { OutgoingMessage } from '../../ports/event-bus.ts'
 import type { Outbox } from '../../ports/outbox.ts'
+import { type BatchPlan, type EventMeta, planBatch, type RegistryInput } from './apply.ts'
 import type { RegistryEvents } from './events.ts'
 import type { Leadership } from './leadership.ts'
-import { type NodeQuery, type Registration, type RegistryStore, topologyNode } from './store.ts'
+import type { NodeQuery, Registration, RegistryStore } from './store.ts'
 
-/** Where an event came from: its id, its time, its correlation (for answers and rejections). */
-export interface EventMeta {
-  eventId: string
-  eventAt: Date
-  correlationId?: string | undefined
-}
+export type { EventMeta } from './apply.ts'
 
 export type RegistrationOutcome = 'added' | 'updated' | 'unchanged' | 'stale' | 'rejected'
 
@@ -38,17 +33,6 @@ export interface RegistryServiceDeps {
   /** A change was queued (the leader loop versions it sooner). */
   onChange?: () => void
 }
-
-/** Fields of a registration whose change is a topology `updated` change. */
-const watchedFields = [
-  'namespace',
-  'node_type',
-  'node_role',
-  'node_version',
-  'capabilities',
-  'endpoints',
-  'health_status',
-] as const
 
 /**
  * The registry's logic, framework-free: registrations from introspection, heartbeat and tombstone
@@ -68,71 +52,60 @@ export class RegistryService {
     return this.#d.namespace
   }
 
-  /** NODE_INTROSPECTION (from the bus or POST /nodes), applied with `tx`. */
-  async introspection(tx: Queryable, p: Introspection, meta: EventMeta): Promise<RegistrationOutcome> {
-    const { store, events, namespace } = this.#d
-    if (!servesNamespace(namespace, p.namespace)) {
-      await this.#d.outbox.append(tx, [
-        events.rejected(p, namespace!, { correlationId: meta.correlationId, causationId: meta.eventId }),
-      ])
-      return 'rejected'
-    }
-    const before = await store.lock(tx, p.node_id)
-    if (before && before.last_event_at.getTime() > meta.eventAt.getTime()) return 'stale'
-    const after = await store.register(tx, p, meta.eventAt)
-    if (!before || before.removed_at !== null) {
-      await this.#queue(tx, { ...changeOf(after, 'added') })
-      return 'added'
-    }
-    const changed = changedFields(before, after)
-    if (changed.length === 0) return 'unchanged'
-    await this.#queue(tx, { ...changeOf(after, 'updated'), changed_fields: changed })
-    return 'updated'
+  /**
+   * Node events (a delivery of NODE_INTROSPECTION, NODE_HEARTBEAT and NODE_TOMBSTONE, in order),
+   * applied in ONE transaction of a few set-based statements whatever their number: the nodes' rows
+   * locked at once, the batch folded in memory (planBatch: the rules of one event at a time, the net
+   * effect per node), the rows written by one upsert and one update, the topology changes queued and
+   * the answers (rejections, requests to introspect, health changes) appended by one statement each.
+   * Idempotent: a duplicate or an older event changes nothing, so a redelivered batch is harmless.
+   */
+  async apply(inputs: readonly RegistryInput[]): Promise<BatchPlan> {
+    const plan = await this.#d.db.transaction((tx) => this.#apply(tx, inputs))
+    this.#applied(plan)
+    return plan
   }
 
-  /** NODE_HEARTBEAT. An unknown (or removed) node is asked to introspect. */
-  async heartbeat(tx: Queryable, p: Heartbeat, meta: EventMeta): Promise<'alive' | 'unknown' | 'ignored'> {
-    const { store, events, namespace } = this.#d
-    if (p.namespace !== undefined && !servesNamespace(namespace, p.namespace)) return 'ignored'
-    const before = await store.lock(tx, p.node_id)
-    if (!before || before.removed_at !== null) {
-      await this.#d.outbox.append(tx, [
+  async #apply(tx: Queryable, inputs: readonly RegistryInput[]): Promise<BatchPlan> {
+    const { store, events, namespace, outbox } = this.#d
+    const served = inputs.filter(
+      (i) => i.kind !== 'introspection' || servesNamespace(namespace, i.payload.namespace),
+    )
+    const before = await store.lockMany(
+      tx,
+      served.map((i) => i.payload.node_id),
+    )
+    const plan = planBatch(before, inputs, namespace)
+    await store.upsertMany(tx, plan.upserts)
+    await store.updateMany(tx, plan.updates)
+    await store.queueChanges(tx, plan.changes)
+    const cause = (meta: EventMeta) => ({ correlationId: meta.correlationId, causationId: meta.eventId })
+    const messages: OutgoingMessage[] = [
+      ...plan.rejected.map((r) => events.rejected(r.payload, namespace!, cause(r.meta))),
+      ...plan.unknown.map((u) =>
         events.requestIntrospection(
-          { reason: 'heartbeat_from_unregistered_node', node_ids: [p.node_id] },
-          { correlationId: meta.correlationId, causationId: meta.eventId },
+          { reason: 'heartbeat_from_unregistered_node', node_ids: [u.nodeId] },
+          cause(u.meta),
         ),
-      ])
-      return 'unknown'
-    }
-    await store.heartbeat(tx, p.node_id, p.health_status, meta.eventAt)
-    const newest = meta.eventAt.getTime() >= before.last_heartbeat.getTime()
-    if (newest && p.health_status !== before.health_status) {
-      const after = { ...before, health_status: p.health_status }
-      await this.#queue(tx, { ...changeOf(after, 'updated'), changed_fields: ['health_status'] })
-      await this.#d.outbox.append(tx, [
-        events.healthChanged(p.node_id, before.namespace, before.health_status, p.health_status),
-      ])
-      if (channels.nodeHealthChanged.hasSubscribers)
-        channels.nodeHealthChanged.publish({
-          nodeId: p.node_id,
-          namespace: before.namespace,
-          from: before.health_status,
-          to: p.health_status,
-        } satisfies NodeHealthChangedObservation)
-    }
-    return 'alive'
+      ),
+      ...plan.healthChanges.map((h) => events.healthChanged(h.nodeId, h.namespace, h.from, h.to)),
+    ]
+    await outbox.append(tx, messages)
+    return plan
   }
 
-  /** NODE_TOMBSTONE: removes the node unless it announced itself again after the tombstone was issued. */
-  async tombstone(tx: Queryable, p: Tombstone): Promise<'removed' | 'ignored'> {
-    const before = await this.#d.store.lock(tx, p.node_id)
-    if (!before || before.removed_at !== null) return 'ignored'
-    if (!servesNamespace(this.#d.namespace, before.namespace)) return 'ignored'
-    const at = new Date(p.removal_timestamp)
-    if (before.last_event_at.getTime() > at.getTime()) return 'ignored'
-    await this.#d.store.markRemoved(tx, p.node_id, p.removal_reason, at)
-    await this.#queue(tx, removal(before, p.removal_reason))
-    return 'removed'
+  /** After the commit: the relay and the leader are woken, health changes observed. */
+  #applied(plan: BatchPlan): void {
+    if (plan.rejected.length + plan.unknown.length + plan.healthChanges.length > 0) this.#d.outbox.notify()
+    if (plan.changes.length > 0) this.#d.onChange?.()
+    if (channels.nodeHealthChanged.hasSubscribers)
+      for (const h of plan.healthChanges)
+        channels.nodeHealthChanged.publish({
+          nodeId: h.nodeId,
+          namespace: h.namespace,
+          from: h.from,
+          to: h.to,
+        } satisfies NodeHealthChangedObservation)
   }
 
   /** POST /nodes: a registration over HTTP (403 outside the served namespace, nothing stored). */
@@ -146,8 +119,14 @@ export class RegistryService {
         field: 'namespace',
         served_namespace: namespace,
       })
-    const outcome = await this.#d.db.transaction((tx) => this.introspection(tx, p, meta))
-    this.#d.outbox.notify()
+    const plan = await this.apply([{ kind: 'introspection', payload: p, meta }])
+    const change = plan.changes[0]?.change_type
+    const outcome: RegistrationOutcome =
+      plan.outcomes[0] === 'stale'
+        ? 'stale'
+        : change === 'added' || change === 'updated'
+          ? change
+          : 'unchanged'
     return { outcome, node: (await this.#d.store.find(p.node_id))! }
   }
 
@@ -158,13 +137,14 @@ export class RegistryService {
       if (!before || before.removed_at !== null || !servesNamespace(this.#d.namespace, before.namespace))
         throw new NotFoundError(`no registered node ${nodeId}`, { node_id: nodeId })
       await this.#d.store.markRemoved(tx, nodeId, 'manual_deregistration', undefined)
-      await this.#queue(tx, removal(before, 'manual_deregistration'))
+      await this.#d.store.queueChanges(tx, [removal(before, 'manual_deregistration')])
       await this.#d.outbox.append(tx, [
         this.#d.events.tombstone(before, 'manual_deregistration', correlationId),
       ])
       return before
     })
     this.#d.outbox.notify()
+    this.#d.onChange?.()
     return (await this.#d.store.find(removed.node_id))!
   }
 
@@ -230,12 +210,14 @@ export class RegistryService {
     const expired = await db.transaction(async (tx) => {
       await leadership.fence(tx)
       const rows = await store.expireLeases(tx, limit)
-      const messages: OutgoingMessage[] = []
-      for (const row of rows) {
-        await this.#queue(tx, removal(row, 'lease_expired'))
-        messages.push(events.tombstone(row, 'lease_expired'))
-      }
-      await outbox.append(tx, messages)
+      await store.queueChanges(
+        tx,
+        rows.map((row) => removal(row, 'lease_expired')),
+      )
+      await outbox.append(
+        tx,
+        rows.map((row) => events.tombstone(row, 'lease_expired')),
+      )
       return rows.length
     })
     if (expired) outbox.notify()
@@ -249,28 +231,8 @@ export class RegistryService {
       this.#d.events.requestIntrospection({ reason, ...(ns === undefined ? {} : { namespace: ns }) }),
     ])
   }
-
-  async #queue(tx: Queryable, change: TopologyChange): Promise<void> {
-    await this.#d.store.queueChange(tx, change)
-    this.#d.onChange?.()
-  }
-}
-
-function changeOf(r: Registration, type: 'added' | 'updated'): TopologyChange {
-  return {
-    change_type: type,
-    node_id: r.node_id,
-    node_type: r.node_type,
-    endpoints: r.endpoints,
-    capabilities: r.capabilities,
-    node: topologyNode(r),
-  }
 }
 
 function removal(r: Registration, reason: Tombstone['removal_reason']): TopologyChange {
   return { change_type: 'removed', node_id: r.node_id, node_type: r.node_type, removal_reason: reason }
-}
-
-function changedFields(before: Registration, after: Registration): string[] {
-  return watchedFields.filter((f) => JSON.stringify(before[f]) !== JSON.stringify(after[f]))
 }

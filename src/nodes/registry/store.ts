@@ -1,6 +1,5 @@
 import type {
   HealthStatus,
-  Introspection,
   NodeType,
   RemovalReason,
   TopologyChange,
@@ -32,6 +31,37 @@ export type Registration = {
   removal_reason: RemovalReason | null
 }
 
+/**
+ * A registration as a batch leaves it, and what its write must take from the database's clock:
+ * `introspected` (the whole row is written, its lease runs from now), `extendLease` (a heartbeat: the
+ * lease runs again from now), `removed` (removed in this batch: removed_at is now).
+ */
+export interface RegistrationWrite {
+  row: NodeState
+  /** What an introspection sets besides (when `introspected`). */
+  announced?: Pick<Registration, 'metadata' | 'lease_ttl_seconds' | 'epoch'> | undefined
+  introspected: boolean
+  extendLease: boolean
+  removed: boolean
+}
+
+/** What applying node events needs of a registration (RegistryStore.lockMany reads no more). */
+export type NodeState = Pick<
+  Registration,
+  | 'node_id'
+  | 'namespace'
+  | 'node_type'
+  | 'node_role'
+  | 'node_version'
+  | 'capabilities'
+  | 'endpoints'
+  | 'health_status'
+  | 'last_heartbeat'
+  | 'last_event_at'
+  | 'removed_at'
+  | 'removal_reason'
+>
+
 export interface NodeQuery {
   namespace?: string | undefined
   type?: NodeType | undefined
@@ -42,12 +72,18 @@ export interface NodeQuery {
   limit: number
 }
 
+type LockedRow = Omit<NodeState, 'last_heartbeat' | 'last_event_at' | 'removed_at'> & {
+  last_heartbeat_ms: number
+  last_event_at_ms: number
+  removed_at_ms: number | null
+}
+
 const columns = `node_id, namespace, node_type, node_role, node_version, capabilities, endpoints, metadata,
   health_status, lease_ttl_seconds, lease_expires_at, epoch, last_heartbeat, last_event_at, registered_at,
   updated_at, removed_at, removal_reason`
 
 /** The topology's view of a registration. */
-export function topologyNode(r: Registration): TopologyNode {
+export function topologyNode(r: Omit<NodeState, 'last_heartbeat' | 'last_event_at'>): TopologyNode {
   return {
     node_id: r.node_id,
     node_type: r.node_type,
@@ -81,55 +117,123 @@ export class RegistryStore {
   }
 
   /**
-   * Inserts or replaces the registration from an introspection; alive again, with a fresh lease (from
-   * the database's now). last_heartbeat and last_event_at are the node's own times (event_timestamp).
+   * The registrations of `nodeIds` that exist, locked for the rest of `tx`, taken in node_id order so
+   * that two batches locking overlapping nodes wait for each other instead of deadlocking.
    */
-  async register(tx: Queryable, p: Introspection, eventAt: Date): Promise<Registration> {
-    const { rows } = await tx.query<Registration>(
+  async lockMany(tx: Queryable, nodeIds: readonly string[]): Promise<Map<string, NodeState>> {
+    if (nodeIds.length === 0) return new Map()
+    // times as epoch milliseconds: a number is cheaper to read than a timestamp's text
+    const { rows } = await tx.query<LockedRow>(
+      `SELECT node_id, namespace, node_type, node_role, node_version, capabilities, endpoints,
+         health_status, removal_reason,
+         (extract(epoch FROM last_heartbeat) * 1000)::float8 AS last_heartbeat_ms,
+         (extract(epoch FROM last_event_at) * 1000)::float8 AS last_event_at_ms,
+         (extract(epoch FROM removed_at) * 1000)::float8 AS removed_at_ms
+       FROM node_registrations WHERE node_id = ANY($1::text[]) ORDER BY node_id FOR UPDATE`,
+      [[...new Set(nodeIds)]],
+    )
+    return new Map(
+      rows.map(({ last_heartbeat_ms, last_event_at_ms, removed_at_ms, ...r }) => [
+        r.node_id,
+        {
+          ...r,
+          last_heartbeat: new Date(last_heartbeat_ms),
+          last_event_at: new Date(last_event_at_ms),
+          removed_at: removed_at_ms === null ? null : new Date(removed_at_ms),
+        },
+      ]),
+    )
+  }
+
+  /**
+   * Writes whole registrations an introspection was applied to, in one statement (node_id order):
+   * alive again unless removed since, with a fresh lease from the database's now. last_heartbeat and
+   * last_event_at are the node's own times (event_timestamp); registered_at is now for a new node or
+   * one back from the dead.
+   */
+  async upsertMany(tx: Queryable, writes: readonly RegistrationWrite[]): Promise<void> {
+    if (writes.length === 0) return
+    await tx.query(
       `INSERT INTO node_registrations (node_id, namespace, node_type, node_role, node_version, capabilities,
-         endpoints, metadata, lease_ttl_seconds, lease_expires_at, epoch, last_heartbeat, last_event_at)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9,
-         now() + make_interval(secs => $9), $10, $11, $11)
+         endpoints, metadata, health_status, lease_ttl_seconds, lease_expires_at, epoch, last_heartbeat,
+         last_event_at, removed_at, removal_reason)
+       SELECT v.node_id, v.namespace, v.node_type, v.node_role, v.node_version, v.capabilities,
+         v.endpoints, v.metadata, v.health_status, v.lease_ttl_seconds,
+         now() + make_interval(secs => v.lease_ttl_seconds), v.epoch, v.last_heartbeat, v.last_event_at,
+         CASE WHEN v.removal_reason IS NULL THEN NULL ELSE now() END, v.removal_reason
+       FROM jsonb_to_recordset($1::jsonb) AS v(node_id text, namespace text, node_type text,
+         node_role text, node_version text, capabilities jsonb, endpoints jsonb, metadata jsonb,
+         health_status text, lease_ttl_seconds double precision, epoch bigint,
+         last_heartbeat timestamptz, last_event_at timestamptz, removal_reason text)
+       ORDER BY v.node_id
        ON CONFLICT (node_id) DO UPDATE SET
          namespace = EXCLUDED.namespace, node_type = EXCLUDED.node_type, node_role = EXCLUDED.node_role,
          node_version = EXCLUDED.node_version, capabilities = EXCLUDED.capabilities,
          endpoints = EXCLUDED.endpoints, metadata = EXCLUDED.metadata,
-         lease_ttl_seconds = EXCLUDED.lease_ttl_seconds, lease_expires_at = EXCLUDED.lease_expires_at,
-         epoch = EXCLUDED.epoch, last_heartbeat = GREATEST(node_registrations.last_heartbeat, EXCLUDED.last_heartbeat),
+         health_status = EXCLUDED.health_status, lease_ttl_seconds = EXCLUDED.lease_ttl_seconds,
+         lease_expires_at = EXCLUDED.lease_expires_at, epoch = EXCLUDED.epoch,
+         last_heartbeat = GREATEST(node_registrations.last_heartbeat, EXCLUDED.last_heartbeat),
          last_event_at = EXCLUDED.last_event_at, updated_at = now(),
-         -- back from the dead: a removed node starts healthy
-         health_status = CASE WHEN node_registrations.removed_at IS NULL
-           THEN node_registrations.health_status ELSE 'healthy' END,
          registered_at = CASE WHEN node_registrations.removed_at IS NULL
            THEN node_registrations.registered_at ELSE now() END,
-         removed_at = NULL, removal_reason = NULL
-       RETURNING ${columns}`,
+         removed_at = EXCLUDED.removed_at, removal_reason = EXCLUDED.removal_reason`,
       [
-        p.node_id,
-        p.namespace,
-        p.node_type,
-        p.node_role ?? null,
-        p.node_version,
-        JSON.stringify(p.capabilities),
-        JSON.stringify(p.endpoints),
-        JSON.stringify(p.metadata),
-        p.lease_ttl_seconds,
-        p.epoch ?? null,
-        eventAt,
+        JSON.stringify(
+          writes.map(({ row: r, announced: a }) => ({
+            node_id: r.node_id,
+            namespace: r.namespace,
+            node_type: r.node_type,
+            node_role: r.node_role,
+            node_version: r.node_version,
+            capabilities: r.capabilities,
+            endpoints: r.endpoints,
+            metadata: a?.metadata ?? {},
+            health_status: r.health_status,
+            lease_ttl_seconds: a?.lease_ttl_seconds,
+            epoch: a?.epoch ?? null,
+            last_heartbeat: r.last_heartbeat,
+            last_event_at: r.last_event_at,
+            removal_reason: r.removed_at === null ? null : r.removal_reason,
+          })),
+        ),
       ],
     )
-    return rows[0]!
   }
 
-  /** A heartbeat: the lease runs again from now; the health is taken when the heartbeat is the newest. */
-  async heartbeat(tx: Queryable, nodeId: string, health: HealthStatus, eventAt: Date): Promise<void> {
+  /**
+   * Writes what heartbeats and tombstones changed in registrations (locked by the caller), in one
+   * statement: a heartbeat's lease runs again from now (never shorter), its health and time; a removal
+   * is now, with its reason and the tombstone's time.
+   */
+  async updateMany(tx: Queryable, writes: readonly RegistrationWrite[]): Promise<void> {
+    if (writes.length === 0) return
     await tx.query(
-      `UPDATE node_registrations SET
-         lease_expires_at = GREATEST(lease_expires_at, now() + make_interval(secs => lease_ttl_seconds)),
-         health_status = CASE WHEN $3 >= last_heartbeat THEN $2 ELSE health_status END,
-         last_heartbeat = GREATEST(last_heartbeat, $3), updated_at = now()
-       WHERE node_id = $1`,
-      [nodeId, health, eventAt],
+      `UPDATE node_registrations r SET
+         lease_expires_at = CASE WHEN v.extend
+           THEN GREATEST(r.lease_expires_at, now() + make_interval(secs => r.lease_ttl_seconds))
+           ELSE r.lease_expires_at END,
+         health_status = v.health_status,
+         last_heartbeat = GREATEST(r.last_heartbeat, v.last_heartbeat),
+         last_event_at = GREATEST(r.last_event_at, v.last_event_at),
+         removed_at = CASE WHEN v.removed THEN now() ELSE r.removed_at END,
+         removal_reason = CASE WHEN v.removed THEN v.removal_reason ELSE r.removal_reason END,
+         updated_at = now()
+       FROM jsonb_to_recordset($1::jsonb) AS v(node_id text, extend boolean, removed boolean,
+         health_status text, last_heartbeat timestamptz, last_event_at timestamptz, removal_reason text)
+       WHERE r.node_id = v.node_id`,
+      [
+        JSON.stringify(
+          writes.map(({ row: r, extendLease, removed }) => ({
+            node_id: r.node_id,
+            extend: extendLease,
+            removed,
+            health_status: r.health_status,
+            last_heartbeat: r.last_heartbeat,
+            last_event_at: r.last_event_at,
+            removal_reason: r.removal_reason,
+          })),
+        ),
+      ],
     )
   }
 
@@ -161,9 +265,18 @@ export class RegistryStore {
     return rows
   }
 
-  /** Queues a change for the leader to version. */
-  async queueChange(tx: Queryable, change: TopologyChange): Promise<void> {
-    await tx.query('INSERT INTO registry_changes (change) VALUES ($1::jsonb)', [JSON.stringify(change)])
+  /** Queues changes for the leader to version, in their order, in one statement. */
+  async queueChanges(tx: Queryable, changes: readonly TopologyChange[]): Promise<void> {
+    if (changes.length === 0) return
+    if (changes.length === 1) {
+      await tx.query('INSERT INTO registry_changes (change) VALUES ($1::jsonb)', [JSON.stringify(changes[0])])
+      return
+    }
+    await tx.query(
+      `INSERT INTO registry_changes (change)
+       SELECT c FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(c, n) ORDER BY n`,
+      [JSON.stringify(changes)],
+    )
   }
 
   /** Takes up to `limit` queued changes, oldest first (the leader, in its fenced transaction). */
@@ -185,17 +298,24 @@ export class RegistryStore {
     changes: readonly TopologyChange[],
     epoch: number,
   ): Promise<TopologyDiff> {
-    for (const c of changes) {
-      if (c.change_type === 'removed') {
-        await tx.query('DELETE FROM topology_nodes WHERE node_id = $1', [c.node_id])
-      } else if (c.node) {
-        await tx.query(
-          `INSERT INTO topology_nodes (node_id, node) VALUES ($1, $2::jsonb)
-           ON CONFLICT (node_id) DO UPDATE SET node = EXCLUDED.node`,
-          [c.node_id, JSON.stringify(c.node)],
-        )
-      }
+    // the last change of each node decides its row (changes apply in order)
+    const last = new Map<string, TopologyChange>()
+    for (const c of changes) if (c.change_type === 'removed' || c.node) last.set(c.node_id, c)
+    const removed: string[] = []
+    const upserted: TopologyNode[] = []
+    for (const c of last.values()) {
+      if (c.change_type === 'removed') removed.push(c.node_id)
+      else upserted.push(c.node!)
     }
+    if (removed.length > 0)
+      await tx.query('DELETE FROM topology_nodes WHERE node_id = ANY($1::text[])', [removed])
+    if (upserted.length > 0)
+      await tx.query(
+        `INSERT INTO topology_nodes (node_id, node)
+         SELECT n ->> 'node_id', n FROM jsonb_array_elements($1::jsonb) AS n ORDER BY 1
+         ON CONFLICT (node_id) DO UPDATE SET node = EXCLUDED.node`,
+        [JSON.stringify(upserted)],
+      )
     const { rows } = await tx.query<{ previous: number; total: number }>(
       `SELECT COALESCE((SELECT max(version) FROM topology_versions), 0) AS previous,
               (SELECT count(*) FROM topology_nodes)::int AS total`,
