@@ -81,8 +81,9 @@ export class ReducerService {
           items.map((i) => i.eventId),
         )
         const countedItems = (batch: Batch) =>
-          // an id twice in one delivery is counted once: the first takes it out of `fresh`
-          batch.items.filter((i) => fresh.delete(i.eventId))
+          // an id twice in one delivery is counted once: the first takes it out of `fresh`. The
+          // envelope allows upper-case hex; PostgreSQL returns uuids in lower case
+          batch.items.filter((i) => fresh.delete(i.eventId.toLowerCase()))
         const perBatch = batches.map((b) => {
           b.fsm.fire('window_closed', clock.now().getTime())
           const counted = countedItems(b)
