@@ -9,6 +9,9 @@
  *   embedded default (in-process bus, PGlite in a data dir, fsync on), and on Kafka + PostgreSQL when
  *   BENCH_KAFKA_BROKERS is set (PostgreSQL: BENCH_DATABASE_URL, else scripts/infra/postgres.sh). The
  *   clock runs from the first publish to the last state commit. Goal: >= 20,000 items/s.
+ *   Beside it, the CPU time per item over the same span (bench/cpu.ts): this process (publisher and
+ *   bridge) and the servers named in BENCH_CPU_PIDS; the machines are shared, so items/s is noisy
+ *   and CPU per item is the steadier figure.
  */
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -28,6 +31,7 @@ import { topicName } from '../src/core/events/topics.ts'
 import type { EventBus } from '../src/ports/event-bus.ts'
 import { createBridge } from '../src/runtime/app.ts'
 import { loadConfig } from '../src/runtime/config/load.ts'
+import { cpuMeter } from './cpu.ts'
 import { median, round } from './measure.ts'
 import { openBenchPostgres } from './postgres.ts'
 import { report, skipped } from './report.ts'
@@ -144,6 +148,7 @@ async function endToEnd(
       await new Promise((r) => setTimeout(r, 20))
     }
     const events = stampEvents(E2E_ITEMS, prefix)
+    const cpu = cpuMeter()
     const started = performance.now()
     for (let i = 0; i < events.length; i += PUBLISH_CHUNK)
       await publisher.publishBatch(
@@ -156,6 +161,7 @@ async function endToEnd(
       await new Promise((r) => setTimeout(r, 10))
     }
     const seconds = (performance.now() - started) / 1000
+    const cpuPerItem = cpu(E2E_ITEMS)
     const value = E2E_ITEMS / seconds
     report('reducer', 'end_to_end_throughput', round(value), 'items/s', {
       backend: label,
@@ -163,6 +169,7 @@ async function endToEnd(
       batch_size: settings.batchSize,
       publish_s: round((published - started) / 1000),
       total_s: round(seconds),
+      cpu_us_per_item: Object.fromEntries(Object.entries(cpuPerItem).map(([k, v]) => [k, round(v)])),
       load_1m: round(loadavg()[0]!),
       goal: `>= ${GOAL_E2E}`,
       meets_goal: value >= GOAL_E2E,

@@ -65,15 +65,56 @@ const columns = `id, event_id, event_type, topic, partition, "offset", direction
   causation_id, session_id, source_node_id, status, error, attempt, duration_ms, event_timestamp, payload,
   replayed_at, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS recorded_at`
 
+/**
+ * Many rows in one statement: one typed array per column, and the payloads as one JSON array, zipped
+ * in their order. Measured against one jsonb array of row objects (jsonb_populate_record per row):
+ * PostgreSQL parsed the whole document into jsonb and took each row apart again, about twice the
+ * server CPU per row. The payloads travel as JSON text rather than a jsonb[] because the driver
+ * escapes every element of an array literal, which cost the client more than the rest of the insert.
+ */
 const insertMany = `INSERT INTO event_logs (event_id, event_type, topic, partition, "offset", direction,
     consumer_group, correlation_id, causation_id, session_id, source_node_id, status, error, attempt,
     duration_ms, event_timestamp, payload, recorded_at)
   SELECT r.event_id, r.event_type, r.topic, r.partition, r."offset", r.direction, r.consumer_group,
     r.correlation_id, r.causation_id, r.session_id, r.source_node_id, r.status, r.error, r.attempt,
-    r.duration_ms, r.event_timestamp, COALESCE(r.payload, '{}'::jsonb), COALESCE(r.recorded_at, now())
-  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, n)
-  CROSS JOIN LATERAL jsonb_populate_record(NULL::event_logs, t.e) AS r
-  ORDER BY t.n`
+    r.duration_ms, r.event_timestamp, r.payload::jsonb, COALESCE(r.recorded_at, now())
+  FROM ROWS FROM (unnest($1::uuid[]), unnest($2::text[]), unnest($3::text[]), unnest($4::integer[]),
+    unnest($5::bigint[]), unnest($6::text[]), unnest($7::text[]), unnest($8::uuid[]), unnest($9::uuid[]),
+    unnest($10::text[]), unnest($11::text[]), unnest($12::text[]), unnest($13::text[]),
+    unnest($14::integer[]), unnest($15::double precision[]), unnest($16::timestamptz[]),
+    json_array_elements($17::json), unnest($18::timestamptz[]))
+    WITH ORDINALITY AS r(event_id, event_type, topic, partition, "offset", direction, consumer_group,
+      correlation_id, causation_id, session_id, source_node_id, status, error, attempt, duration_ms,
+      event_timestamp, payload, recorded_at, n)
+  ORDER BY r.n`
+
+/** The parameters of insertMany for `entries`. */
+function insertParams(entries: readonly NewEventLogEntry[]): unknown[] {
+  const n = entries.length
+  const columns = Array.from({ length: 18 }, () => new Array<unknown>(n))
+  for (let i = 0; i < n; i++) {
+    const e = entries[i]!
+    columns[0]![i] = e.event_id
+    columns[1]![i] = e.event_type
+    columns[2]![i] = e.topic
+    columns[3]![i] = e.partition ?? null
+    columns[4]![i] = e.offset === undefined || e.offset === null ? null : e.offset.toString()
+    columns[5]![i] = e.direction
+    columns[6]![i] = e.consumer_group ?? null
+    columns[7]![i] = e.correlation_id ?? null
+    columns[8]![i] = e.causation_id ?? null
+    columns[9]![i] = e.session_id ?? null
+    columns[10]![i] = e.source_node_id ?? null
+    columns[11]![i] = e.status
+    columns[12]![i] = e.error ?? null
+    columns[13]![i] = e.attempt ?? null
+    columns[14]![i] = e.duration_ms ?? null
+    columns[15]![i] = e.event_timestamp ?? null
+    columns[16]![i] = e.payload ?? {}
+    columns[17]![i] = e.recorded_at ?? null
+  }
+  return [...columns.slice(0, 16), JSON.stringify(columns[16]), columns[17]]
+}
 
 /** The SQL of event_logs (the event tracer's source) and of the event tables' retention. */
 export class EventLogStore {
@@ -86,13 +127,7 @@ export class EventLogStore {
   /** Writes the entries in one statement, in their order. */
   async insert(entries: readonly NewEventLogEntry[], db: Queryable = this.#db): Promise<void> {
     if (entries.length === 0) return
-    // a replacer makes JSON.stringify several times slower: only offsets may be bigints, so convert those
-    const json = JSON.stringify(
-      entries.some((e) => typeof e.offset === 'bigint')
-        ? entries.map((e) => (typeof e.offset === 'bigint' ? { ...e, offset: e.offset.toString() } : e))
-        : entries,
-    )
-    await db.query(insertMany, [json])
+    await db.query(insertMany, insertParams(entries))
   }
 
   /** Entries matching every given filter, oldest first. */

@@ -80,9 +80,13 @@ export class ReducerService {
           group,
           items.map((i) => i.eventId),
         )
+        // before the states are locked: the partition's row is this lane's alone, so it need not
+        // lengthen the time other lanes wait for the states (each id in `fresh` is counted once)
+        await store.advanceWatermark(tx, group, last, fresh.size)
         const countedItems = (batch: Batch) =>
-          // an id twice in one delivery is counted once: the first takes it out of `fresh`
-          batch.items.filter((i) => fresh.delete(i.eventId))
+          // an id twice in one delivery is counted once: the first takes it out of `fresh`. The
+          // envelope allows upper-case hex; PostgreSQL returns uuids in lower case
+          batch.items.filter((i) => fresh.delete(i.eventId.toLowerCase()))
         const perBatch = batches.map((b) => {
           b.fsm.fire('window_closed', clock.now().getTime())
           const counted = countedItems(b)
@@ -104,7 +108,6 @@ export class ReducerService {
           [...touched].map((ns) => states.get(ns)!),
           { id: batches[batches.length - 1]!.info.batchId, count: announced.length },
         )
-        await store.advanceWatermark(tx, group, last, counted)
         const messages: OutgoingMessage[] = []
         for (const { batch, deltas } of perBatch) {
           batch.fsm.fire('persisted', clock.now().getTime())

@@ -75,25 +75,27 @@ export class ReducerStore {
   }
 
   /**
-   * The states of `namespaces`, locked for this transaction. A namespace without a state gets an
-   * empty row first, so that there is a row to lock: two reducers counting into a new namespace at
-   * once then wait for each other instead of both inserting (one count would overwrite the other).
-   * Rows are taken in name order, so two transactions never wait for each other in a cycle. An empty
-   * row (item_count 0) is returned as no state.
+   * The states of `namespaces`, locked for this transaction, in one statement. A namespace without a
+   * state gets an empty row first, so that there is a row to lock: two reducers counting into a new
+   * namespace at once then wait for each other instead of both inserting (one count would overwrite
+   * the other). Rows are taken in name order, so two transactions never wait for each other in a
+   * cycle. An existing row is locked by the upsert's no-op update (namespace = itself), which returns
+   * it as it is. An empty row (item_count 0) is returned as no state.
+   *
+   * One statement rather than an insert and then a SELECT ... FOR UPDATE: the rows stay locked until
+   * the transaction ends, and every other reducer transaction touching these namespaces waits that long,
+   * so each round trip from here to the commit is paid once per transaction by all of them.
    */
   async lockStates(tx: Queryable, namespaces: readonly string[]): Promise<Map<string, StoredBridgeState>> {
     if (namespaces.length === 0) return new Map()
     const sorted = [...namespaces].sort()
-    await tx.query(
+    const { rows } = await tx.query(
       `INSERT INTO bridge_states (namespace, item_count, stamp_count, restamp_count, total_size_bytes,
          first_event_at, last_event_at, window_start, window_end, items_per_second, version)
        SELECT ns, 0, 0, 0, 0, 'epoch', 'epoch', 'epoch', 'epoch', 0, 0
        FROM unnest($1::text[]) WITH ORDINALITY AS t(ns, i) ORDER BY i
-       ON CONFLICT (namespace) DO NOTHING`,
-      [sorted],
-    )
-    const { rows } = await tx.query(
-      `SELECT ${columns} FROM bridge_states WHERE namespace = ANY($1::text[]) ORDER BY namespace FOR UPDATE`,
+       ON CONFLICT (namespace) DO UPDATE SET namespace = EXCLUDED.namespace
+       RETURNING ${columns}`,
       [sorted],
     )
     return new Map(

@@ -28,7 +28,8 @@ export interface KafkaBusOptions {
   /** @default 1000 */
   heartbeatIntervalMs?: number
   /**
-   * Events fetched but not yet handled, per subscription, above which fetching pauses.
+   * Events fetched but not yet handled, per subscription, above which fetching pauses (a batch
+   * subscription may hold more: a full batch per partition it consumes).
    * @default 2000
    */
   maxBufferedEvents?: number

@@ -268,7 +268,7 @@ export class KafkaSubscription implements Subscription {
     }
     lane.queue.push(message)
     this.#buffered++
-    if (!this.#paused && this.#buffered >= this.#options.maxBufferedEvents) {
+    if (!this.#paused && this.#buffered >= this.#maxBuffered()) {
       this.#paused = true
       this.#stream?.pause()
     }
@@ -277,14 +277,23 @@ export class KafkaSubscription implements Subscription {
 
   #release(count: number): void {
     this.#buffered -= count
-    if (
-      this.#paused &&
-      this.#buffered <= this.#options.maxBufferedEvents / 2 &&
-      !this.#abort.signal.aborted
-    ) {
+    if (this.#paused && this.#buffered <= this.#maxBuffered() / 2 && !this.#abort.signal.aborted) {
       this.#paused = false
       this.#stream?.resume()
     }
+  }
+
+  /**
+   * Events fetched and waiting, above which fetching pauses: maxBufferedEvents, and for batch handlers
+   * at least a full batch per partition, so that the bound does not cut every delivery short (with 3
+   * partitions and the defaults, the reducer's deliveries averaged a third of its batch size, each
+   * paying a transaction).
+   */
+  #maxBuffered(): number {
+    const subscribe = this.#subscribe
+    const bound = this.#options.maxBufferedEvents
+    if (!isBatch(subscribe)) return bound
+    return Math.max(bound, Math.max(1, subscribe.maxBatchSize) * Math.max(1, this.#lanes.size))
   }
 
   #drop(lane: Lane): void {

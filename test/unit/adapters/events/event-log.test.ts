@@ -11,6 +11,7 @@ import { ConflictError } from '../../../../src/core/errors.ts'
 import { createEnvelope } from '../../../../src/core/events/envelope.ts'
 import type { Queryable } from '../../../../src/ports/database.ts'
 import type { DeliveredEvent } from '../../../../src/ports/event-bus.ts'
+import { dialects, postgresBackend, skipReason, testDatabaseUrl } from '../../../helpers/database-backends.ts'
 
 const db = await openPgliteDatabase()
 await migrate(db)
@@ -181,3 +182,102 @@ test('retention prunes old log entries, dead letters later, and old dedup marks;
   const unsent = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM event_outbox')
   assert.equal(unsent.rows[0]!.n, 1, 'an unsent event is never pruned, however old')
 })
+
+for (const dialect of dialects)
+  test(`insert keeps every field of every entry, in order, awkward text included (${dialect})`, {
+    skip: skipReason(dialect),
+  }, async (t) => {
+    const target = dialect === 'pglite' ? db : await (await postgresBackend(t, testDatabaseUrl!)).fresh(t)
+    if (dialect === 'postgres') await migrate(target)
+    else await db.query('TRUNCATE event_logs RESTART IDENTITY')
+    const awkward = 'quote " backslash \\ braces {a,b} comma, NULL, tab\t newline\n é 😀'
+    const full = entry({
+      event_type: 'FULL',
+      topic: awkward,
+      partition: 7,
+      offset: 9_007_199_254_740_993n,
+      direction: 'consumed',
+      consumer_group: 'g',
+      correlation_id: randomUUID(),
+      causation_id: randomUUID(),
+      session_id: 'NULL',
+      source_node_id: 'n@h',
+      status: 'failed',
+      error: awkward,
+      attempt: 3,
+      duration_ms: 12.25,
+      event_timestamp: '2026-01-01T00:00:00.123Z',
+      payload: { text: awkward, nested: { list: [1, null, 'x'] }, n: 1.5 },
+      recorded_at: '2026-01-01T00:00:01.000001Z',
+    })
+    const bare = entry({ event_type: 'BARE' })
+    const entries = [full, bare, ...Array.from({ length: 50 }, (_, i) => entry({ event_type: `E${i}` }))]
+    await new EventLogStore(target).insert(entries)
+    const rows = await new EventLogStore(target).list({ limit: 100 })
+    assert.deepEqual(rows.map((r) => r.event_type).sort(), entries.map((e) => e.event_type).sort())
+    const { rows: ordered } = await target.query<{ event_type: string }>(
+      'SELECT event_type FROM event_logs ORDER BY id',
+    )
+    assert.deepEqual(
+      ordered.map((r) => r.event_type),
+      entries.map((e) => e.event_type),
+      'ids follow the order given',
+    )
+    const got = rows.find((r) => r.event_type === 'FULL')!
+    assert.deepEqual(
+      {
+        topic: got.topic,
+        partition: got.partition,
+        offset: got.offset,
+        direction: got.direction,
+        consumer_group: got.consumer_group,
+        correlation_id: got.correlation_id,
+        causation_id: got.causation_id,
+        session_id: got.session_id,
+        source_node_id: got.source_node_id,
+        status: got.status,
+        error: got.error,
+        attempt: got.attempt,
+        duration_ms: got.duration_ms,
+        event_timestamp: got.event_timestamp,
+        payload: got.payload,
+        recorded_at: got.recorded_at,
+      },
+      {
+        topic: awkward,
+        partition: 7,
+        offset: Number(9_007_199_254_740_993n),
+        direction: 'consumed',
+        consumer_group: 'g',
+        correlation_id: full.correlation_id,
+        causation_id: full.causation_id,
+        session_id: 'NULL',
+        source_node_id: 'n@h',
+        status: 'failed',
+        error: awkward,
+        attempt: 3,
+        duration_ms: 12.25,
+        event_timestamp: '2026-01-01T00:00:00.123Z',
+        payload: full.payload,
+        recorded_at: '2026-01-01T00:00:01.000001Z',
+      },
+    )
+    const { rows: exact } = await target.query<{ offset: string }>(
+      `SELECT "offset"::text AS offset FROM event_logs WHERE event_type = 'FULL'`,
+    )
+    assert.equal(exact[0]!.offset, '9007199254740993', 'a bigint offset beyond 2^53 is kept exactly')
+    const b = rows.find((r) => r.event_type === 'BARE')!
+    assert.deepEqual(
+      [
+        b.partition,
+        b.offset,
+        b.consumer_group,
+        b.correlation_id,
+        b.error,
+        b.attempt,
+        b.duration_ms,
+        b.payload,
+      ],
+      [null, null, null, null, null, null, null, {}],
+    )
+  })

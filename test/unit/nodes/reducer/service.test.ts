@@ -156,3 +156,18 @@ test('dedup marks older than the retention are pruned, newer ones kept', async (
   const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM action_dedup')
   assert.equal(rows[0]!.n, 1)
 })
+
+test('an event id in upper-case hex is counted, once', async (t) => {
+  const { svc } = await service(t)
+  const event = stampEvent('omninode.e', 7)
+  const upper = { ...event, envelope: { ...event.envelope, event_id: event.envelope.event_id.toUpperCase() } }
+  assert.deepEqual(await svc.handleBatch([upper]), { counted: 1, duplicates: 0, batches: 1 })
+  assert.deepEqual(
+    await svc.handleBatch([event, upper]),
+    { counted: 0, duplicates: 2, batches: 0 },
+    'the same id in either case is a duplicate',
+  )
+  assert.equal((await svc.get('omninode.e')).stamp_count, 1)
+  const { watermarks } = await svc.list()
+  assert.equal(watermarks[0]!.event_count, 1)
+})
