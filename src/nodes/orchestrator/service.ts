@@ -537,26 +537,30 @@ export class WorkflowService {
   /** Each workflow's stamp (with its METADATA_STAMP_CREATED), then the steps so far of all and their events. */
   async #writeStamps(tx: Queryable, group: StampWrite[]): Promise<StamperOutcome[]> {
     const { store, events, outbox, stamper } = this.#d
-    const outcomes: StamperOutcome[] = []
     const steps: FinishedStep[] = []
     const messages: OutgoingMessage[] = []
-    for (const w of group) {
-      const { input, origin } = w.r
-      const outcome = await stamper.stamp(
-        {
-          content: input.content,
-          namespace: input.namespace,
-          stampType: input.stampType,
-          filePath: input.filePath,
-          contentType: input.contentType,
-          intelligenceData:
-            w.intelligence || input.intelligenceData
-              ? { ...w.intelligence, ...input.intelligenceData }
-              : undefined,
-        },
-        { correlationId: origin.correlationId, sessionId: origin.sessionId },
-        tx,
-      )
+    const outcomes = await stamper.stampMany(
+      group.map((w) => {
+        const { input, origin } = w.r
+        return {
+          request: {
+            content: input.content,
+            namespace: input.namespace,
+            stampType: input.stampType,
+            filePath: input.filePath,
+            contentType: input.contentType,
+            intelligenceData:
+              w.intelligence || input.intelligenceData
+                ? { ...w.intelligence, ...input.intelligenceData }
+                : undefined,
+          },
+          context: { correlationId: origin.correlationId, sessionId: origin.sessionId },
+        }
+      }),
+      tx,
+    )
+    for (const [i, w] of group.entries()) {
+      const outcome = outcomes[i]!
       if (outcome.fileHash !== w.hash)
         throw new OnexError(
           'ONEX_CORE_001_INTERNAL_ERROR',
@@ -578,10 +582,9 @@ export class WorkflowService {
         events.stepCompleted(
           w.r.id,
           { name: 'stamp_creation', attempts: w.attempt, durationMs, status: COMPLETED },
-          origin,
+          w.r.origin,
         ),
       )
-      outcomes.push(outcome)
     }
     await store.insertSteps(tx, steps)
     await outbox.append(tx, messages)
