@@ -78,15 +78,16 @@ const FAILED = 'failed'
  *
  * Persistence, per workflow: the accepted row with the start (pending → processing, its transition
  * and STAMP_WORKFLOW_STARTED) in one transaction when a running slot is free at once; else the
- * accepted row (pending), and the start in a transaction of its own once a slot frees; then the steps. validate_input,
- * onextree_intelligence and hash_generation change nothing outside this process, so their rows and
- * WORKFLOW_STEP_COMPLETED events are written with the next durable change, the stamp_creation
- * transaction (the stamp, its METADATA_STAMP_CREATED, the step rows and their events commit together);
- * after a crash they are simply run again. event_publishing writes its row, processing → completed and
- * STAMP_WORKFLOW_COMPLETED in one last transaction. A failure writes what finished, the failed step,
- * processing → failed and STAMP_WORKFLOW_FAILED in one transaction. So every transition is persisted
- * and published exactly when it happened: three writes for a workflow that completes (four when it
- * waited for a slot).
+ * accepted row (pending), and the start in a transaction of its own once a slot frees; then the
+ * steps. validate_input, onextree_intelligence and hash_generation change nothing outside this
+ * process, so their rows and WORKFLOW_STEP_COMPLETED events are written with the next durable change,
+ * the stamp_creation transaction (the stamp, its METADATA_STAMP_CREATED, the step rows and their
+ * events commit together: one statement per table for the whole group, stamps included); after a
+ * crash they are simply run again (a stamp of the same content and namespace is the same record).
+ * event_publishing writes its row, processing → completed and STAMP_WORKFLOW_COMPLETED in one last
+ * transaction. A failure writes what finished, the failed step, processing → failed and
+ * STAMP_WORKFLOW_FAILED in one transaction. So every transition is persisted and published exactly
+ * when it happened: three writes for a workflow that completes (four when it waited for a slot).
  *
  * Each kind of write (accept, start, stamp, finish) goes through a GroupCommit: the writes of all the
  * workflows that reach that point together share one transaction and one statement per table.

@@ -112,8 +112,11 @@ export class StampStore {
         if (round.has(key)) later.push(s)
         else round.set(key, s)
       }
+      // in key order: concurrent transactions (other processes on PostgreSQL) then lock the rows they
+      // share in the same order, and never deadlock on them
+      const ordered = [...round.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       const { rows } = await db.query<RawRecord & { created: boolean }>(upsertManySql, [
-        JSON.stringify([...round.values()].map(({ stamp }) => stamp)),
+        JSON.stringify(ordered.map(([, { stamp }]) => stamp)),
       ])
       for (const row of rows) {
         const s = round.get(`${row.file_hash}\n${row.namespace}`)!
