@@ -12,10 +12,15 @@ import type { Queryable } from './database.ts'
  */
 export interface Stamper {
   /**
-   * Stamps the content and stores the record with `tx`, appending METADATA_STAMP_CREATED to the outbox
-   * in that same transaction: both commit or neither does.
+   * Stamps each item's content and stores the records with `tx`, appending their
+   * METADATA_STAMP_CREATED events to the outbox in that same transaction: all commit or none does.
+   * Any number of items costs one statement for the records and one for the events; outcomes come
+   * in the items' order.
    */
-  stamp(request: StamperRequest, context: StamperContext, tx: Queryable): Promise<StamperOutcome>
+  stampMany(
+    items: ReadonlyArray<{ request: StamperRequest; context: StamperContext }>,
+    tx: Queryable,
+  ): Promise<StamperOutcome[]>
 }
 
 export interface StamperRequest {

@@ -38,13 +38,13 @@ export function createStamper(deps: StamperDeps): Stamper {
       { source: deps.source, environment: deps.environment, topics: publishedTopics(deps.stampingContract) },
       deps.clock,
     ),
-    // the orchestrator stamps one item per call: batch settings do not apply
+    // the orchestrator stamps through stampMany: batch settings do not apply
     options: { batchConcurrency: 1 },
   })
   return {
-    async stamp(request, context, tx) {
-      const o = await service.stamp(request, context, tx)
-      return {
+    async stampMany(items, tx) {
+      const outcomes = await service.stampMany(items, tx)
+      return outcomes.map((o) => ({
         fileHash: o.fileHash,
         namespace: o.record.namespace,
         stampType: o.stampType,
@@ -56,7 +56,7 @@ export function createStamper(deps: StamperDeps): Stamper {
         sidecar: o.sidecar ? { ...o.sidecar } : null,
         recordId: o.record.id,
         uid: String(o.record.stamp_data['uid']),
-      }
+      }))
     },
   }
 }

@@ -342,6 +342,45 @@ for (const backend of dialects) {
     assert.ok(statuses.includes(200))
   })
 
+  test(`a workflow that starts at once and one that waits for a slot persist and publish the same history (${backend})`, {
+    skip,
+  }, async (t) => {
+    // one running slot: of a request of 4, the first starts in the transaction that accepts it, the
+    // others are accepted pending and each starts once the one before finished
+    const { call, ofWorkflow } = await bridgeOn(t, backend, {
+      maxConcurrentWorkflows: 1,
+      workflowQueueLimit: 8,
+    })
+    const items = Array.from({ length: 4 }, (_, i) => ({
+      content: `export const queued${i} = ${i}\n`,
+      file_path: `q${i}.ts`,
+      namespace: 'onex.queued',
+      intelligence: false,
+    }))
+    const res = await call('POST', '/workflows/stamp', { items })
+    assert.equal(res.status, 200, JSON.stringify(res.body))
+    assert.equal(res.body.data.completed, 4)
+    for (const wf of res.body.data.workflows as Json[]) {
+      const d = (await call('GET', `/workflows/${wf.workflow_id}`)).body.data
+      assert.deepEqual(
+        d.transitions.map((x: Json) => [x.from_state, x.to_state]),
+        [
+          ['pending', 'processing'],
+          ['processing', 'completed'],
+        ],
+        wf.workflow_id,
+      )
+      assert.ok(d.started_at >= d.created_at && d.finished_at >= d.started_at, JSON.stringify(d))
+      assert.equal(d.steps.length, 4, 'intelligence off: four steps')
+      await until('its events', () => ofWorkflow('completed', wf.workflow_id).length === 1)
+      assert.equal(ofWorkflow('started', wf.workflow_id).length, 1)
+      assert.deepEqual(
+        ofWorkflow('transition', wf.workflow_id).map((e) => e.payload['to_state']),
+        ['processing', 'completed'],
+      )
+    }
+  })
+
   test(`OnexTree slow or failing: workflows complete degraded; back: not degraded (${backend})`, {
     skip,
   }, async (t) => {

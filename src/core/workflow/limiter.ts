@@ -47,6 +47,17 @@ export class WorkflowLimiter {
     await new Promise<void>((resolve) => this.#waiting.push(resolve))
   }
 
+  /**
+   * Takes a running slot for admitted work if one is free now (its reservation is used up), without
+   * waiting; false (the reservation kept) when every slot is taken.
+   */
+  tryAcquire(): boolean {
+    if (this.#running >= this.maxRunning || this.#waiting.length > 0) return false
+    this.#reserved = Math.max(0, this.#reserved - 1)
+    this.#running++
+    return true
+  }
+
   /** Frees a running slot: the longest waiter takes it over. */
   done(): void {
     const next = this.#waiting.shift()

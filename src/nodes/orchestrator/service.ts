@@ -19,7 +19,6 @@ import { runStep, type StepResult } from './step-runner.ts'
 import type {
   FinishedStep,
   Move,
-  NewWorkflow,
   StepRecord,
   UnfinishedWorkflow,
   WorkflowPage,
@@ -77,15 +76,18 @@ const FAILED = 'failed'
  * NodeBridgeOrchestrator's logic: stamp workflows as persisted state machines, framework-free (HTTP
  * routes and the bus consumer parse their input and call it).
  *
- * Persistence, per workflow: the accepted row (pending); the start (pending → processing, its
- * transition and STAMP_WORKFLOW_STARTED) in one transaction; then the steps. validate_input,
- * onextree_intelligence and hash_generation change nothing outside this process, so their rows and
- * WORKFLOW_STEP_COMPLETED events are written with the next durable change, the stamp_creation
- * transaction (the stamp, its METADATA_STAMP_CREATED, the step rows and their events commit together);
- * after a crash they are simply run again. event_publishing writes its row, processing → completed and
- * STAMP_WORKFLOW_COMPLETED in one last transaction. A failure writes what finished, the failed step,
- * processing → failed and STAMP_WORKFLOW_FAILED in one transaction. So every transition is persisted
- * and published exactly when it happened: four writes for a workflow that completes.
+ * Persistence, per workflow: the accepted row with the start (pending → processing, its transition
+ * and STAMP_WORKFLOW_STARTED) in one transaction when a running slot is free at once; else the
+ * accepted row (pending), and the start in a transaction of its own once a slot frees; then the
+ * steps. validate_input, onextree_intelligence and hash_generation change nothing outside this
+ * process, so their rows and WORKFLOW_STEP_COMPLETED events are written with the next durable change,
+ * the stamp_creation transaction (the stamp, its METADATA_STAMP_CREATED, the step rows and their
+ * events commit together: one statement per table for the whole group, stamps included); after a
+ * crash they are simply run again (a stamp of the same content and namespace is the same record).
+ * event_publishing writes its row, processing → completed and STAMP_WORKFLOW_COMPLETED in one last
+ * transaction. A failure writes what finished, the failed step, processing → failed and
+ * STAMP_WORKFLOW_FAILED in one transaction. So every transition is persisted and published exactly
+ * when it happened: three writes for a workflow that completes (four when it waited for a slot).
  *
  * Each kind of write (accept, start, stamp, finish) goes through a GroupCommit: the writes of all the
  * workflows that reach that point together share one transaction and one statement per table.
@@ -96,7 +98,7 @@ export class WorkflowService {
   #idle: Array<() => void> = []
   #stopping = false
   /** The durable writes of concurrent workflows, each kind grouped into shared transactions. */
-  #accepts: GroupCommit<NewWorkflow[], null>
+  #accepts: GroupCommit<Accept[], null>
   #starts: GroupCommit<Runnable, null>
   #stamps: GroupCommit<StampWrite, StamperOutcome>
   #finishes: GroupCommit<FinishWrite, number>
@@ -107,8 +109,9 @@ export class WorkflowService {
     const committed = () => deps.outbox.notify()
     this.#accepts = new GroupCommit({
       transaction,
-      write: async (tx, groups: NewWorkflow[][]) => {
-        await deps.store.insert(groups.flat(), tx)
+      committed,
+      write: async (tx, groups: Accept[][]) => {
+        await this.#writeAccepts(tx, groups.flat())
         return groups.map(() => null)
       },
     })
@@ -151,13 +154,18 @@ export class WorkflowService {
     const runnables = items.map(
       (input): Runnable => ({ id: randomUUID(), state: PENDING, input, origin, acceptedAt, done: new Map() }),
     )
+    // those that find a running slot free start in the transaction that accepts them; the others
+    // wait for one as pending
+    const slots = runnables.map(() => limiter.tryAcquire())
     try {
-      await this.#accepts.submit(runnables.map((r) => this.#newRow(r, null)))
+      await this.#accepts.submit(runnables.map((r, i) => ({ r, starts: slots[i]! })))
     } catch (err) {
-      limiter.release(items.length)
+      for (const slot of slots) if (slot) limiter.done()
+      limiter.release(slots.filter((slot) => !slot).length)
       throw err
     }
-    return Promise.all(runnables.map((r) => this.#runWithSlot(r, true)))
+    for (const [i, r] of runnables.entries()) if (slots[i]) r.state = PROCESSING
+    return Promise.all(runnables.map((r, i) => this.#runWithSlot(r, true, slots[i])))
   }
 
   /**
@@ -323,10 +331,11 @@ export class WorkflowService {
     }
   }
 
-  async #runWithSlot(r: Runnable, admitted: boolean): Promise<WorkflowOutcome> {
+  /** Runs the workflow in a running slot: the one it holds already (`holdsSlot`), or one it waits for. */
+  async #runWithSlot(r: Runnable, admitted: boolean, holdsSlot = false): Promise<WorkflowOutcome> {
     this.#active.add(r.id)
     try {
-      await this.#d.limiter.acquire(admitted)
+      if (!holdsSlot) await this.#d.limiter.acquire(admitted)
       try {
         return await this.#execute(r)
       } finally {
@@ -512,6 +521,36 @@ export class WorkflowService {
     }
   }
 
+  /**
+   * Accepted workflows: each inserted pending, or, when it starts at once, inserted processing with
+   * its pending → processing transition and STAMP_WORKFLOW_STARTED (what #writeStarts writes later
+   * for a workflow that waited), so that a workflow that starts at once costs no update of its row.
+   */
+  async #writeAccepts(tx: Queryable, group: Accept[]): Promise<void> {
+    const { store, fsm, events, outbox } = this.#d
+    const move = fsm.move(PENDING, PROCESSING)
+    const at = this.#d.clock.now()
+    const started = group.filter((a) => a.starts).map((a) => a.r)
+    await store.insert(
+      group.map(({ r, starts }) =>
+        starts ? { ...this.#newRow(r, null), state: PROCESSING, startedAt: at } : this.#newRow(r, null),
+      ),
+      tx,
+    )
+    if (started.length === 0) return
+    await store.insertTransitions(
+      tx,
+      started.map((r) => ({ id: r.id, change: { ...move, at } })),
+    )
+    await outbox.append(
+      tx,
+      started.flatMap((r) => [
+        events.transition(r.id, move, at, r.origin),
+        events.started(r.id, { namespace: r.input.namespace, filePath: r.input.filePath ?? null }, r.origin),
+      ]),
+    )
+  }
+
   /** pending → processing and STAMP_WORKFLOW_STARTED, for every workflow starting now. */
   async #writeStarts(tx: Queryable, group: Runnable[]): Promise<null[]> {
     const { store, fsm, events, outbox } = this.#d
@@ -537,26 +576,30 @@ export class WorkflowService {
   /** Each workflow's stamp (with its METADATA_STAMP_CREATED), then the steps so far of all and their events. */
   async #writeStamps(tx: Queryable, group: StampWrite[]): Promise<StamperOutcome[]> {
     const { store, events, outbox, stamper } = this.#d
-    const outcomes: StamperOutcome[] = []
     const steps: FinishedStep[] = []
     const messages: OutgoingMessage[] = []
-    for (const w of group) {
-      const { input, origin } = w.r
-      const outcome = await stamper.stamp(
-        {
-          content: input.content,
-          namespace: input.namespace,
-          stampType: input.stampType,
-          filePath: input.filePath,
-          contentType: input.contentType,
-          intelligenceData:
-            w.intelligence || input.intelligenceData
-              ? { ...w.intelligence, ...input.intelligenceData }
-              : undefined,
-        },
-        { correlationId: origin.correlationId, sessionId: origin.sessionId },
-        tx,
-      )
+    const outcomes = await stamper.stampMany(
+      group.map((w) => {
+        const { input, origin } = w.r
+        return {
+          request: {
+            content: input.content,
+            namespace: input.namespace,
+            stampType: input.stampType,
+            filePath: input.filePath,
+            contentType: input.contentType,
+            intelligenceData:
+              w.intelligence || input.intelligenceData
+                ? { ...w.intelligence, ...input.intelligenceData }
+                : undefined,
+          },
+          context: { correlationId: origin.correlationId, sessionId: origin.sessionId },
+        }
+      }),
+      tx,
+    )
+    for (const [i, w] of group.entries()) {
+      const outcome = outcomes[i]!
       if (outcome.fileHash !== w.hash)
         throw new OnexError(
           'ONEX_CORE_001_INTERNAL_ERROR',
@@ -578,10 +621,9 @@ export class WorkflowService {
         events.stepCompleted(
           w.r.id,
           { name: 'stamp_creation', attempts: w.attempt, durationMs, status: COMPLETED },
-          origin,
+          w.r.origin,
         ),
       )
-      outcomes.push(outcome)
     }
     await store.insertSteps(tx, steps)
     await outbox.append(tx, messages)
@@ -689,6 +731,12 @@ export class WorkflowService {
     await outbox.append(tx, messages)
     return durations
   }
+}
+
+/** A workflow to accept, and whether it starts in the same transaction (it holds a running slot). */
+interface Accept {
+  r: Runnable
+  starts: boolean
 }
 
 /** What a workflow has done since its last durable write: written with the next one. */

@@ -54,6 +54,8 @@ export interface NewWorkflow {
   request: Record<string, unknown>
   content: Uint8Array
   owner: string
+  /** Set when the workflow starts in the transaction that accepts it (its state is then the running one). */
+  startedAt?: Date | undefined
 }
 
 /** A step as it finished, to be written. */
@@ -192,13 +194,14 @@ export class WorkflowStore {
       request: w.request,
       content: Buffer.from(w.content).toString('base64'),
       owner: w.owner,
+      started_at: w.startedAt?.toISOString() ?? null,
     }))
     const { rows: inserted } = await db.query<{ id: string }>(
       `INSERT INTO workflow_executions (id, namespace, state, file_path, request_event_id, correlation_id,
-         session_id, request, content, owner)
+         session_id, request, content, owner, started_at)
        SELECT (w ->> 'id')::uuid, w ->> 'namespace', w ->> 'state', w ->> 'file_path',
          (w ->> 'request_event_id')::uuid, (w ->> 'correlation_id')::uuid, w ->> 'session_id',
-         w -> 'request', decode(w ->> 'content', 'base64'), w ->> 'owner'
+         w -> 'request', decode(w ->> 'content', 'base64'), w ->> 'owner', (w ->> 'started_at')::timestamptz
        FROM jsonb_array_elements($1::jsonb) AS t(w)
        ON CONFLICT (request_event_id) DO NOTHING
        RETURNING id`,
@@ -243,6 +246,33 @@ export class WorkflowStore {
       moves.map((m) => m.id),
     ])
     return new Set(moved.map((r) => r.workflow_id))
+  }
+
+  /**
+   * Records state changes of workflows inserted in this transaction already in their new state (a
+   * workflow accepted and started at once): their fsm_transitions rows, in one statement.
+   */
+  async insertTransitions(
+    tx: Queryable,
+    changes: ReadonlyArray<{ id: string; change: StateChange }>,
+  ): Promise<void> {
+    if (changes.length === 0) return
+    await tx.query(
+      `INSERT INTO fsm_transitions (workflow_id, from_state, to_state, trigger, at)
+       SELECT (c ->> 'id')::uuid, c ->> 'from', c ->> 'to', c ->> 'trigger', (c ->> 'at')::timestamptz
+       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(c, n) ORDER BY n`,
+      [
+        JSON.stringify(
+          changes.map(({ id, change }) => ({
+            id,
+            from: change.from,
+            to: change.to,
+            trigger: change.trigger,
+            at: change.at.toISOString(),
+          })),
+        ),
+      ],
+    )
   }
 
   /** Records finished steps of any workflows (a step recorded before is kept: history is never rewritten). */

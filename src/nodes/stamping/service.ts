@@ -119,13 +119,29 @@ export class StampingService {
    * transaction, which the caller commits and follows with `outbox.notify()`.
    */
   async stamp(request: StampRequest, context: EventContext = {}, tx?: Queryable): Promise<StampOutcome> {
-    const opId = randomUUID()
-    let result = this.#createStamp(request, randomUUID(), this.#clock.now().toISOString())
     const inTransaction = <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> =>
       tx ? fn(tx) : this.#store.transaction(fn)
-    const { record, created } = await inTransaction(async (tx) => {
-      const stored = await this.#store.upsert(
-        {
+    const [outcome] = await inTransaction((tx) => this.stampMany([{ request, context }], tx))
+    if (!tx) this.#outbox.notify()
+    return outcome!
+  }
+
+  /**
+   * Stamps and stores any number of items with `tx`, as `stamp` does each one, in one statement for
+   * the records and one for their METADATA_STAMP_CREATED events (in the items' order); the caller
+   * commits and follows with `outbox.notify()`. The same content twice is stamped once and refreshed
+   * once, as two calls in a row would.
+   */
+  async stampMany(
+    items: ReadonlyArray<{ request: StampRequest; context?: EventContext | undefined }>,
+    tx: Queryable,
+  ): Promise<StampOutcome[]> {
+    const at = this.#clock.now().toISOString()
+    const created = items.map(({ request }) => this.#createStamp(request, randomUUID(), at))
+    const stored = await this.#store.upsertMany(
+      items.map(({ request }, i) => {
+        const result = created[i]!
+        return {
           file_hash: result.fileHash,
           namespace: result.stamp.namespace,
           file_path: request.filePath ?? null,
@@ -135,31 +151,36 @@ export class StampingService {
           stamp_data: { ...result.stamp },
           intelligence_data: request.intelligenceData ?? null,
           protocol_version: result.stamp.protocol_version,
-          op_id: opId,
-        },
-        tx,
-      )
-      await this.#outbox.append(tx, [this.#events.stampCreated(stored.record, stored.created, context)])
-      return stored
+          op_id: randomUUID(),
+        }
+      }),
+      tx,
+    )
+    await this.#outbox.append(
+      tx,
+      stored.map((s, i) => this.#events.stampCreated(s.record, s.created, items[i]!.context ?? {})),
+    )
+    return items.map(({ request }, i) => {
+      const { record, created: isNew } = stored[i]!
+      let result = created[i]!
+      // The content was stamped before in this namespace: keep its first identity, so that stamping
+      // the same content again yields the same stamp.
+      const uid = String(record.stamp_data['uid'])
+      if (uid !== result.stamp.uid) {
+        result = this.#createStamp(request, uid, String(record.stamp_data['timestamp']))
+      }
+      return {
+        stampedContent: result.stampedBytes,
+        sidecar: result.sidecar,
+        sidecarPath: result.sidecar && request.filePath ? sidecarPath(request.filePath) : null,
+        fileHash: result.fileHash,
+        stampType: result.stampType,
+        fileKind: result.fileType.kind,
+        changed: result.changed,
+        created: isNew,
+        record,
+      }
     })
-    if (!tx) this.#outbox.notify()
-    // The content was stamped before in this namespace: keep its first identity, so that stamping
-    // the same content again yields the same stamp.
-    const uid = String(record.stamp_data['uid'])
-    if (uid !== result.stamp.uid) {
-      result = this.#createStamp(request, uid, String(record.stamp_data['timestamp']))
-    }
-    return {
-      stampedContent: result.stampedBytes,
-      sidecar: result.sidecar,
-      sidecarPath: result.sidecar && request.filePath ? sidecarPath(request.filePath) : null,
-      fileHash: result.fileHash,
-      stampType: result.stampType,
-      fileKind: result.fileType.kind,
-      changed: result.changed,
-      created,
-      record,
-    }
   }
 
   validate(request: ValidateRequest, context: EventContext = {}) {

@@ -41,6 +41,31 @@ const columns = `id, file_hash, namespace, file_path, file_size, content_type, s
   intelligence_data, protocol_version, metadata_version, op_id, created_at, updated_at,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_text`
 
+/** Inserts or refreshes stamps given as a jsonb array of NewStamp (see StampStore.upsert). */
+const upsertManySql = `WITH input AS (
+    SELECT s ->> 'file_hash' AS file_hash, s ->> 'namespace' AS namespace, s ->> 'file_path' AS file_path,
+      (s ->> 'file_size')::bigint AS file_size, s ->> 'content_type' AS content_type,
+      s ->> 'stamp_type' AS stamp_type, s -> 'stamp_data' AS stamp_data,
+      NULLIF(s -> 'intelligence_data', 'null'::jsonb) AS intelligence_data,
+      s ->> 'protocol_version' AS protocol_version, (s ->> 'op_id')::uuid AS op_id, n
+    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(s, n))
+  INSERT INTO metadata_stamps (file_hash, namespace, file_path, file_size, content_type, stamp_type,
+    stamp_data, intelligence_data, protocol_version, op_id)
+  SELECT file_hash, namespace, file_path, file_size, content_type, stamp_type, stamp_data,
+    COALESCE(intelligence_data, '{}'::jsonb), protocol_version, op_id
+  FROM input ORDER BY n
+  ON CONFLICT (file_hash, namespace) DO UPDATE SET
+    file_path = COALESCE(EXCLUDED.file_path, metadata_stamps.file_path),
+    content_type = EXCLUDED.content_type,
+    stamp_type = EXCLUDED.stamp_type,
+    stamp_data = EXCLUDED.stamp_data || jsonb_build_object(
+      'uid', metadata_stamps.stamp_data -> 'uid', 'timestamp', metadata_stamps.stamp_data -> 'timestamp'),
+    -- a stamping without intelligence data keeps what an earlier one stored
+    intelligence_data = COALESCE((SELECT i.intelligence_data FROM input i
+      WHERE i.file_hash = EXCLUDED.file_hash AND i.namespace = EXCLUDED.namespace), metadata_stamps.intelligence_data),
+    updated_at = now()
+  RETURNING ${columns}, (xmax = 0) AS created`
+
 /** The stamping node's SQL; nothing else touches metadata_stamps. */
 export class StampStore {
   #db: Database
@@ -63,34 +88,43 @@ export class StampStore {
     stamp: NewStamp,
     db: Queryable = this.#db,
   ): Promise<{ record: StoredStamp; created: boolean }> {
-    const { rows } = await db.query<RawRecord & { created: boolean }>(
-      `INSERT INTO metadata_stamps (file_hash, namespace, file_path, file_size, content_type, stamp_type,
-         stamp_data, intelligence_data, protocol_version, op_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8::jsonb, '{}'::jsonb), $9, $10)
-       ON CONFLICT (file_hash, namespace) DO UPDATE SET
-         file_path = COALESCE(EXCLUDED.file_path, metadata_stamps.file_path),
-         content_type = EXCLUDED.content_type,
-         stamp_type = EXCLUDED.stamp_type,
-         stamp_data = EXCLUDED.stamp_data || jsonb_build_object(
-           'uid', metadata_stamps.stamp_data -> 'uid', 'timestamp', metadata_stamps.stamp_data -> 'timestamp'),
-         intelligence_data = COALESCE($8::jsonb, metadata_stamps.intelligence_data),
-         updated_at = now()
-       RETURNING ${columns}, (xmax = 0) AS created`,
-      [
-        stamp.file_hash,
-        stamp.namespace,
-        stamp.file_path,
-        stamp.file_size,
-        stamp.content_type,
-        stamp.stamp_type,
-        JSON.stringify(stamp.stamp_data),
-        stamp.intelligence_data === null ? null : JSON.stringify(stamp.intelligence_data),
-        stamp.protocol_version,
-        stamp.op_id,
-      ],
-    )
-    const row = rows[0]!
-    return { record: toRecord(row), created: row.created }
+    const [stored] = await this.upsertMany([stamp], db)
+    return stored!
+  }
+
+  /**
+   * `upsert` of any number of stamps, in order, in one statement per round: a round holds each
+   * (file_hash, namespace) at most once (PostgreSQL refuses to update one row twice in a statement),
+   * so the same content twice in one call takes two rounds, and the second finds the first's record.
+   * Returns each stamp's record, in the order given.
+   */
+  async upsertMany(
+    stamps: readonly NewStamp[],
+    db: Queryable = this.#db,
+  ): Promise<Array<{ record: StoredStamp; created: boolean }>> {
+    const results: Array<{ record: StoredStamp; created: boolean }> = new Array(stamps.length)
+    let left = stamps.map((stamp, index) => ({ stamp, index }))
+    while (left.length > 0) {
+      const round = new Map<string, { stamp: NewStamp; index: number }>()
+      const later: typeof left = []
+      for (const s of left) {
+        const key = `${s.stamp.file_hash}\n${s.stamp.namespace}`
+        if (round.has(key)) later.push(s)
+        else round.set(key, s)
+      }
+      // in key order: concurrent transactions (other processes on PostgreSQL) then lock the rows they
+      // share in the same order, and never deadlock on them
+      const ordered = [...round.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      const { rows } = await db.query<RawRecord & { created: boolean }>(upsertManySql, [
+        JSON.stringify(ordered.map(([, { stamp }]) => stamp)),
+      ])
+      for (const row of rows) {
+        const s = round.get(`${row.file_hash}\n${row.namespace}`)!
+        results[s.index] = { record: toRecord(row), created: row.created }
+      }
+      left = later
+    }
+    return results
   }
 
   async find(fileHash: string, namespace: string): Promise<StoredStamp | undefined> {

@@ -100,3 +100,15 @@ test('the limiter runs at most N, queues at most M, admits all of a request or n
   assert.equal(limiter.running, 0)
   assert.equal(limiter.admit(3), true)
 })
+
+test('tryAcquire takes a free slot for admitted work at once, and keeps the reservation when none is free', () => {
+  const limiter = new WorkflowLimiter(1, 1)
+  assert.equal(limiter.admit(2), true)
+  assert.equal(limiter.tryAcquire(), true)
+  assert.deepEqual([limiter.running, limiter.queued], [1, 1])
+  assert.equal(limiter.tryAcquire(), false)
+  assert.deepEqual([limiter.running, limiter.queued], [1, 1], 'the second keeps its reservation')
+  limiter.done()
+  assert.equal(limiter.tryAcquire(), true)
+  assert.deepEqual([limiter.running, limiter.queued], [1, 0])
+})
