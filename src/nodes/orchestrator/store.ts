@@ -197,11 +197,14 @@ export class WorkflowStore {
       started_at: w.startedAt?.toISOString() ?? null,
     }))
     const { rows: inserted } = await db.query<{ id: string }>(
+      // a workflow started in the transaction that accepts it was created at the instant it started
+      // (the database's now() is a later reading, with more digits, than the clock's started_at)
       `INSERT INTO workflow_executions (id, namespace, state, file_path, request_event_id, correlation_id,
-         session_id, request, content, owner, started_at)
+         session_id, request, content, owner, started_at, created_at)
        SELECT (w ->> 'id')::uuid, w ->> 'namespace', w ->> 'state', w ->> 'file_path',
          (w ->> 'request_event_id')::uuid, (w ->> 'correlation_id')::uuid, w ->> 'session_id',
-         w -> 'request', decode(w ->> 'content', 'base64'), w ->> 'owner', (w ->> 'started_at')::timestamptz
+         w -> 'request', decode(w ->> 'content', 'base64'), w ->> 'owner', (w ->> 'started_at')::timestamptz,
+         COALESCE((w ->> 'started_at')::timestamptz, now())
        FROM jsonb_array_elements($1::jsonb) AS t(w)
        ON CONFLICT (request_event_id) DO NOTHING
        RETURNING id`,
