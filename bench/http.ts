@@ -11,7 +11,7 @@
  * hash_vs_bare_ratio of req/s.
  *
  * Every case gets a fresh server process (bench/http-server.ts), so its RSS is its own and not
- * autocannon's. Peak RSS is the kernel's VmHWM of that process, reset after the warm-up, so that it is the
+ * autocannon's; the bridge runs with the V8 flags bin/omninode gives it (bridgeNodeFlags). Peak RSS is the kernel's VmHWM of that process, reset after the warm-up, so that it is the
  * peak under the measured load (start-up peaks are reported beside it), and never below the RSS sampled
  * every 100 ms.
  *
@@ -38,6 +38,8 @@ const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 10)
 const WARMUP_S = 2
 const CONNECTIONS = [100, 1000]
 const serverScript = fileURLToPath(new URL('./http-server.ts', import.meta.url))
+/** What bin/omninode passes to node (its comment says why). */
+const bridgeNodeFlags = ['--max-semi-space-size=4']
 
 const goals = {
   hashVsBare: 0.6,
@@ -262,7 +264,9 @@ interface Server {
 async function startServer(c: Case): Promise<Server> {
   const env: Record<string, string | undefined> = { ...process.env, ...c.env }
   if (!c.env?.['DATABASE_URL']) delete env['DATABASE_URL']
-  const child = spawn(process.execPath, [serverScript, c.server], {
+  // the bridge with the V8 flags bin/omninode gives it; the bare anchor as plain node
+  const flags = c.server === 'bridge' ? bridgeNodeFlags : []
+  const child = spawn(process.execPath, [...flags, serverScript, c.server], {
     env,
     // stdin stays open: the server stops when it closes, that is when this process is gone
     stdio: ['pipe', 'pipe', 'inherit'],
