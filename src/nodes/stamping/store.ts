@@ -66,6 +66,39 @@ const upsertManySql = `WITH input AS (
     updated_at = now()
   RETURNING ${columns}, (xmax = 0) AS created`
 
+/**
+ * One stamp (POST /stamp, a workflow alone in its group): the same effect as upsertManySql, as a plain
+ * VALUES row. On the embedded PGlite it costs far less than unpacking a one-element jsonb array:
+ * with it, POST /stamp at 100 connections served twice the requests.
+ */
+const upsertOneSql = `INSERT INTO metadata_stamps (file_hash, namespace, file_path, file_size, content_type, stamp_type,
+    stamp_data, intelligence_data, protocol_version, op_id)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8::jsonb, '{}'::jsonb), $9, $10)
+  ON CONFLICT (file_hash, namespace) DO UPDATE SET
+    file_path = COALESCE(EXCLUDED.file_path, metadata_stamps.file_path),
+    content_type = EXCLUDED.content_type,
+    stamp_type = EXCLUDED.stamp_type,
+    stamp_data = EXCLUDED.stamp_data || jsonb_build_object(
+      'uid', metadata_stamps.stamp_data -> 'uid', 'timestamp', metadata_stamps.stamp_data -> 'timestamp'),
+    intelligence_data = COALESCE($8::jsonb, metadata_stamps.intelligence_data),
+    updated_at = now()
+  RETURNING ${columns}, (xmax = 0) AS created`
+
+function upsertOneParams(stamp: NewStamp): unknown[] {
+  return [
+    stamp.file_hash,
+    stamp.namespace,
+    stamp.file_path,
+    stamp.file_size,
+    stamp.content_type,
+    stamp.stamp_type,
+    JSON.stringify(stamp.stamp_data),
+    stamp.intelligence_data === null ? null : JSON.stringify(stamp.intelligence_data),
+    stamp.protocol_version,
+    stamp.op_id,
+  ]
+}
+
 /** The stamping node's SQL; nothing else touches metadata_stamps. */
 export class StampStore {
   #db: Database
@@ -115,9 +148,15 @@ export class StampStore {
       // in key order: concurrent transactions (other processes on PostgreSQL) then lock the rows they
       // share in the same order, and never deadlock on them
       const ordered = [...round.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      const { rows } = await db.query<RawRecord & { created: boolean }>(upsertManySql, [
-        JSON.stringify(ordered.map(([, { stamp }]) => stamp)),
-      ])
+      const { rows } =
+        ordered.length === 1
+          ? await db.query<RawRecord & { created: boolean }>(
+              upsertOneSql,
+              upsertOneParams(ordered[0]![1].stamp),
+            )
+          : await db.query<RawRecord & { created: boolean }>(upsertManySql, [
+              JSON.stringify(ordered.map(([, { stamp }]) => stamp)),
+            ])
       for (const row of rows) {
         const s = round.get(`${row.file_hash}\n${row.namespace}`)!
         results[s.index] = { record: toRecord(row), created: row.created }
