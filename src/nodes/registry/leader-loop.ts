@@ -63,7 +63,7 @@ export class LeaderLoop {
     clearTimeout(this.#timer)
     await this.#running
     await this.#leadership.release().catch(() => {})
-    this.#report()
+    this.#report('registry leadership released')
   }
 
   /**
@@ -133,13 +133,14 @@ export class LeaderLoop {
     this.#report()
   }
 
-  #report(): void {
+  /** Logs a change of leadership: acquired, else `ended` (lost to another, or released at stop). */
+  #report(ended = 'registry leadership lost'): void {
     const leader = this.#leadership.isLeader
     if (leader === this.#wasLeader) return
     this.#wasLeader = leader
     this.#logger.info(
       { leader, epoch: this.#leadership.epoch ?? null, holder: this.#leadership.holder },
-      leader ? 'registry leadership acquired' : 'registry leadership lost',
+      leader ? 'registry leadership acquired' : ended,
     )
     this.#opts.onLeadership?.(leader, this.#leadership.epoch)
   }
