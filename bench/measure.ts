@@ -1,5 +1,4 @@
 /** Timing helpers shared by the benches: wall-clock throughput and per-call latency percentiles. */
-import { readFileSync } from 'node:fs'
 
 /**
  * Calls `work` repeatedly for about `budgetMs` (after one warm-up call) and returns bytes per second
@@ -77,57 +76,4 @@ export function median(values: number[]): number {
 /** Rounds to 4 significant digits: more would be noise. */
 export function round(value: number): number {
   return Number(value.toPrecision(4))
-}
-
-/** CPU time spent in ms: this process's (user + system), and a local server's where its pid is known. */
-export interface CpuSpent {
-  processMs: number
-  /** The server's processes (the postmaster, its live children and the children it reaped). */
-  serverMs?: number
-}
-
-/**
- * Starts counting CPU time: this process's (process.cpuUsage) and, when `serverPid` is a local
- * PostgreSQL postmaster's (BENCH_PG_PID), the server's from /proc, so that a figure per operation
- * can be given whichever side does the work.
- */
-export function cpuMeter(serverPid = Number(process.env['BENCH_PG_PID'] ?? 0)): () => CpuSpent {
-  const start = process.cpuUsage()
-  const serverStart = serverPid ? serverCpuMs(serverPid) : undefined
-  return () => {
-    const used = process.cpuUsage(start)
-    const spent: CpuSpent = { processMs: (used.user + used.system) / 1000 }
-    if (serverStart !== undefined) spent.serverMs = serverCpuMs(serverPid)! - serverStart
-    return spent
-  }
-}
-
-/** Clock ticks per second of /proc/<pid>/stat (Linux: 100). */
-const ticksPerSecond = 100
-
-function serverCpuMs(pid: number): number | undefined {
-  const stat = (p: number) => {
-    try {
-      // fields after the command (which may hold spaces): state is field 3; utime 14, stime 15, cutime 16, cstime 17
-      const text = readFileSync(`/proc/${p}/stat`, 'utf8')
-      return text
-        .slice(text.lastIndexOf(')') + 2)
-        .split(' ')
-        .map(Number)
-    } catch {
-      return undefined
-    }
-  }
-  const own = stat(pid)
-  if (!own) return undefined
-  let ticks = own[11]! + own[12]! + own[13]! + own[14]!
-  let children: string[] = []
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)
-  } catch {}
-  for (const child of children) {
-    const s = stat(Number(child))
-    if (s) ticks += s[11]! + s[12]!
-  }
-  return (ticks * 1000) / ticksPerSecond
 }

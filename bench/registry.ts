@@ -5,7 +5,8 @@
  *   once; from the first publish until every registration is stored (goal >= 10,000/s), after a
  *   warm-up of 200 other nodes (registered, heartbeating, versioned) that is not measured;
  * - cpu_per_registration, cpu_per_heartbeat: CPU time over those phases per event, this process's
- *   (simulated nodes, bus client, both registries) plus PostgreSQL's when BENCH_PG_PID is its postmaster;
+ *   (simulated nodes, bus client, both registries) plus that of the servers named in BENCH_CPU_PIDS
+ *   (e.g. postgres:<postmaster pid>, kafka:<broker pid>);
  * - registration_latency p50/p95 (goal p95 < 100 ms): from a new node's publish until its row is seen
  *   committed (the bench polls for it every few ms: an upper bound), for paced new nodes (200/s for
  *   5 s) while every registered node heartbeats once a second; `stored_p95` beside it is what the row
@@ -41,7 +42,8 @@ import { loadConfig } from '../src/runtime/config/load.ts'
 import { loadNodeContract } from '../src/runtime/contracts.ts'
 import { EventBackbone } from '../src/runtime/events/backbone.ts'
 import { registryEventSettings } from '../src/runtime/nodes.ts'
-import { type CpuSpent, cpuMeter, percentiles, round } from './measure.ts'
+import { cpuMeter } from './cpu.ts'
+import { percentiles, round } from './measure.ts'
 import { openBenchPostgres } from './postgres.ts'
 import { report } from './report.ts'
 
@@ -153,14 +155,14 @@ export async function run(): Promise<void> {
       return n >= NODES
     })
     const burstS = (performance.now() - t0) / 1000
-    const burstSpent = burstCpu()
+    const burstSpent = burstCpu(NODES)
     report('registry', 'registrations_per_second', round(NODES / burstS), 'registrations/s', {
       ...common,
       load_now: round(loadavg()[0]!),
       published_ms: round(publishedMs),
       goal: '>= 10000',
     })
-    reportCpu('cpu_per_registration', burstSpent, NODES, common)
+    reportCpu('cpu_per_registration', burstSpent, common)
     const burstLat = await latencies(db, 'sim-%')
     report('registry', 'burst_registration_latency_p95', round(seenAt.p95!), 'ms', {
       ...common,
@@ -188,7 +190,7 @@ export async function run(): Promise<void> {
       'heartbeats/s',
       common,
     )
-    reportCpu('cpu_per_heartbeat', hbCpu(), NODES, common)
+    reportCpu('cpu_per_heartbeat', hbCpu(NODES), common)
 
     // 3. paced new registrations while every node heartbeats once a second
     let beating = true
@@ -310,14 +312,13 @@ export async function run(): Promise<void> {
 
 /**
  * CPU per operation in µs: the bench process's (simulated nodes, both registries, the bus client) plus
- * PostgreSQL's when BENCH_PG_PID names its postmaster (PGlite runs inside the process).
+ * that of the servers named in BENCH_CPU_PIDS (bench/cpu.ts; PGlite runs inside the process).
  */
-function reportCpu(metric: string, spent: CpuSpent, operations: number, common: Record<string, unknown>) {
-  const total = spent.processMs + (spent.serverMs ?? 0)
-  report('registry', metric, round((total * 1000) / operations), 'µs', {
+function reportCpu(metric: string, perOperation: Record<string, number>, common: Record<string, unknown>) {
+  const total = Object.values(perOperation).reduce((sum, us) => sum + us, 0)
+  report('registry', metric, round(total), 'µs', {
     ...common,
-    process_us: round((spent.processMs * 1000) / operations),
-    ...(spent.serverMs === undefined ? {} : { postgres_us: round((spent.serverMs * 1000) / operations) }),
+    ...Object.fromEntries(Object.entries(perOperation).map(([name, us]) => [`${name}_us`, round(us)])),
   })
 }
 
