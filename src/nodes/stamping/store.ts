@@ -41,6 +41,21 @@ const columns = `id, file_hash, namespace, file_path, file_size, content_type, s
   intelligence_data, protocol_version, metadata_version, op_id, created_at, updated_at,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_text`
 
+/**
+ * What both upserts do with a stamp already stored in the namespace: refresh it, keep its first uid and
+ * timestamp, and keep its intelligence data when the new stamping has none (`newIntelligence` is the
+ * new stamping's, NULL when it has none).
+ */
+const refreshStored = (newIntelligence: string) => `ON CONFLICT (file_hash, namespace) DO UPDATE SET
+    file_path = COALESCE(EXCLUDED.file_path, metadata_stamps.file_path),
+    content_type = EXCLUDED.content_type,
+    stamp_type = EXCLUDED.stamp_type,
+    stamp_data = EXCLUDED.stamp_data || jsonb_build_object(
+      'uid', metadata_stamps.stamp_data -> 'uid', 'timestamp', metadata_stamps.stamp_data -> 'timestamp'),
+    intelligence_data = COALESCE(${newIntelligence}, metadata_stamps.intelligence_data),
+    updated_at = now()
+  RETURNING ${columns}, (xmax = 0) AS created`
+
 /** Inserts or refreshes stamps given as a jsonb array of NewStamp (see StampStore.upsert). */
 const upsertManySql = `WITH input AS (
     SELECT s ->> 'file_hash' AS file_hash, s ->> 'namespace' AS namespace, s ->> 'file_path' AS file_path,
@@ -54,35 +69,18 @@ const upsertManySql = `WITH input AS (
   SELECT file_hash, namespace, file_path, file_size, content_type, stamp_type, stamp_data,
     COALESCE(intelligence_data, '{}'::jsonb), protocol_version, op_id
   FROM input ORDER BY n
-  ON CONFLICT (file_hash, namespace) DO UPDATE SET
-    file_path = COALESCE(EXCLUDED.file_path, metadata_stamps.file_path),
-    content_type = EXCLUDED.content_type,
-    stamp_type = EXCLUDED.stamp_type,
-    stamp_data = EXCLUDED.stamp_data || jsonb_build_object(
-      'uid', metadata_stamps.stamp_data -> 'uid', 'timestamp', metadata_stamps.stamp_data -> 'timestamp'),
-    -- a stamping without intelligence data keeps what an earlier one stored
-    intelligence_data = COALESCE((SELECT i.intelligence_data FROM input i
-      WHERE i.file_hash = EXCLUDED.file_hash AND i.namespace = EXCLUDED.namespace), metadata_stamps.intelligence_data),
-    updated_at = now()
-  RETURNING ${columns}, (xmax = 0) AS created`
+  ${refreshStored(`(SELECT i.intelligence_data FROM input i
+    WHERE i.file_hash = EXCLUDED.file_hash AND i.namespace = EXCLUDED.namespace)`)}`
 
 /**
  * One stamp (POST /stamp, a workflow alone in its group): the same effect as upsertManySql, as a plain
- * VALUES row. On the embedded PGlite it costs far less than unpacking a one-element jsonb array:
- * with it, POST /stamp at 100 connections served twice the requests.
+ * VALUES row. On the embedded PGlite it costs less than unpacking a one-element jsonb array: in
+ * scratch runs of POST /stamp at 100 connections, 260 to 320 req/s against 193 with the array form.
  */
 const upsertOneSql = `INSERT INTO metadata_stamps (file_hash, namespace, file_path, file_size, content_type, stamp_type,
     stamp_data, intelligence_data, protocol_version, op_id)
   VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8::jsonb, '{}'::jsonb), $9, $10)
-  ON CONFLICT (file_hash, namespace) DO UPDATE SET
-    file_path = COALESCE(EXCLUDED.file_path, metadata_stamps.file_path),
-    content_type = EXCLUDED.content_type,
-    stamp_type = EXCLUDED.stamp_type,
-    stamp_data = EXCLUDED.stamp_data || jsonb_build_object(
-      'uid', metadata_stamps.stamp_data -> 'uid', 'timestamp', metadata_stamps.stamp_data -> 'timestamp'),
-    intelligence_data = COALESCE($8::jsonb, metadata_stamps.intelligence_data),
-    updated_at = now()
-  RETURNING ${columns}, (xmax = 0) AS created`
+  ${refreshStored('$8::jsonb')}`
 
 function upsertOneParams(stamp: NewStamp): unknown[] {
   return [
