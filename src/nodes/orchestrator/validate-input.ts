@@ -1,14 +1,9 @@
 import { InvalidInputError } from '../../core/errors.ts'
-import { detectFileType, type FileType, type StampType } from '../../core/stamp/index.ts'
+import { detectFileType, type FileType } from '../../core/stamp/index.ts'
+import type { StamperRequest } from '../../ports/stamper.ts'
 
 /** One stamp workflow's input: a POST /stamp body, its content already decoded to bytes. */
-export interface WorkflowInput {
-  content: Uint8Array
-  namespace: string
-  stampType: StampType
-  filePath?: string | undefined
-  contentType?: string | undefined
-  intelligenceData?: Record<string, unknown> | undefined
+export interface WorkflowInput extends StamperRequest {
   /** Run the onextree_intelligence step (default true). */
   intelligence: boolean
   /** How the content came (the answer's stamped content comes back the same way). */

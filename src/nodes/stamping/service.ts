@@ -7,7 +7,6 @@ import {
   createStamp,
   type StampDocument,
   type StampResult,
-  type StampType,
   sidecarPath,
   validateProtocol,
   validateStamps,
@@ -15,6 +14,7 @@ import {
 import type { Clock } from '../../ports/clock.ts'
 import type { Queryable } from '../../ports/database.ts'
 import type { Outbox } from '../../ports/outbox.ts'
+import type { StamperRequest } from '../../ports/stamper.ts'
 import type { EventContext, StampingEvents } from './events.ts'
 import type { StampPage, StampStore, StoredStamp } from './store.ts'
 
@@ -23,14 +23,8 @@ export interface StampingOptions {
   batchConcurrency: number
 }
 
-export interface StampRequest {
-  content: Uint8Array
-  namespace: string
-  stampType: StampType
-  filePath?: string | undefined
-  contentType?: string | undefined
-  intelligenceData?: Record<string, unknown> | undefined
-}
+/** What to stamp: the Stamper port's request, which this service implements for the orchestrator. */
+export type StampRequest = StamperRequest
 
 export interface StampOutcome {
   /** The stamped content; null when the content is binary and got a sidecar instead. */
