@@ -113,15 +113,14 @@ export class InProcessBus implements EventBus {
     this.#assertOpen()
     // every envelope is checked before any is appended
     const snapshots = messages.map((m) => snapshot(m.envelope))
-    const last = new Map<PartitionLog, number>()
+    // untilConsumed: the last offset appended to each partition, to wait for
+    const last = options.untilConsumed ? new Map<PartitionLog, number>() : undefined
     for (let i = 0; i < messages.length; i++) {
       const parsed = snapshots[i]!
       const { log, offset } = this.#append(messages[i]!.topic, envelopeKey(parsed), undefined, parsed)
-      last.set(log, offset)
+      last?.set(log, offset)
     }
-    if (options.untilConsumed) {
-      await Promise.all(Array.from(last, ([log, offset]) => log.untilConsumed(offset)))
-    }
+    if (last) await Promise.all(Array.from(last, ([log, offset]) => log.untilConsumed(offset)))
   }
 
   /**
