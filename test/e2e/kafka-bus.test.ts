@@ -3,6 +3,7 @@ import { describe, it, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Admin, ConfigResourceTypes } from '@platformatic/kafka'
 import { openKafkaBus } from '../../src/adapters/bus/kafka/kafka-bus.ts'
+import { partitionFor } from '../../src/adapters/bus/partition.ts'
 import { ConfigError, NotFoundError, UnavailableError } from '../../src/core/errors.ts'
 import { parseEnvelope } from '../../src/core/events/envelope.ts'
 import type { DeliveredEvent } from '../../src/ports/event-bus.ts'
@@ -133,7 +134,11 @@ describe('kafka bus', { skip: kafkaSkip }, () => {
   })
 
   it('loses nothing while members join and leave under a stream, slow handlers in flight', async (t) => {
-    const { bus, topic } = await withTopic(t, 6)
+    // small buffers: fetching pauses and resumes all along, rebalances included
+    const buffers = { maxBufferedEvents: 40 }
+    const bus = await openTestBus(t, buffers)
+    const topic = uniqueTopic('bus')
+    await bus.ensureTopics([{ topic, partitions: 6, retentionMs: 3_600_000 }])
     const group = uniqueGroup('churn')
     const seen = new Map<number, number>()
     const handler = async (e: DeliveredEvent) => {
@@ -151,7 +156,7 @@ describe('kafka bus', { skip: kafkaSkip }, () => {
       }
     })()
     // a second bus: other members, as in another process
-    const other = await openTestBus(t)
+    const other = await openTestBus(t, buffers)
     await sleep(500)
     const second = await other.subscribe({ groupId: group, topics: [topic], handler })
     await sleep(1_000)
@@ -163,9 +168,78 @@ describe('kafka bus', { skip: kafkaSkip }, () => {
     await sleep(500)
     streaming = false
     await stream
-    await waitFor(() => seen.size === next, 30_000, `all ${next} events`)
+    await waitFor(() => seen.size === next, 30_000, `all ${next} events`).catch((error: Error) => {
+      const missing = Array.from({ length: next }, (_, i) => i).filter((i) => !seen.has(i))
+      throw new Error(`${error.message}: ${missing.length} missing, first ${missing.slice(0, 20).join(' ')}`)
+    })
     const twice = [...seen.values()].filter((c) => c > 1).length
     t.diagnostic(`${next} events through 4 rebalances; ${twice} handled twice`)
+    // again means handled but not yet committed when its partition moved: a few per rebalance. Commits
+    // sent mid-rejoin once moved partitions back behind their new owner, and a run redid up to 45%.
+    assert.ok(twice <= next / 5, `${twice} of ${next} handled twice`)
+  })
+
+  it('a member paused on a full buffer reads on when a rebalance takes the partition it had buffered', async (t) => {
+    // A member holds at most maxBufferedEvents fetched events, then pauses fetching until its lanes
+    // drain. Here its whole buffer is one partition's backlog (the handler blocks on the first event);
+    // when a second member joins and gets that partition, the queue is dropped, and the member must
+    // fetch again for the partition it kept. Which partition each member gets is the broker's choice,
+    // so the scenario is tried in fresh groups until the buffered partition is the one that moves.
+    const busA = await openTestBus(t, { maxBufferedEvents: 10 })
+    const busB = await openTestBus(t)
+    const topic = uniqueTopic('paused')
+    await busA.ensureTopics([{ topic, partitions: 2, retentionMs: 3_600_000 }])
+    const keyOf = (partition: number) => {
+      for (let i = 0; ; i++) if (partitionFor(`k${i}`, 2) === partition) return `k${i}`
+    }
+    // released before the buses close: a stop waits for the handlers in flight
+    const blocked = Promise.withResolvers<void>()
+    let next = 0
+    const backlog = async () => {
+      const batch = Array.from({ length: 100 }, () => ({ topic, envelope: numbered(next++, keyOf(0)) }))
+      await busA.publishBatch(batch)
+    }
+    await backlog()
+    try {
+      for (let attempt = 1; attempt <= 8; attempt++) {
+        const group = uniqueGroup('paused')
+        const seenA = new Set<number>()
+        const seenB = new Set<number>()
+        let blocking = 0
+        await busA.subscribe({
+          groupId: group,
+          topics: [topic],
+          handler: async (e) => {
+            if (e.partition === 0) {
+              blocking++
+              await blocked.promise
+            }
+            seenA.add(n(e))
+          },
+        })
+        await waitFor(() => blocking === 1, 20_000, 'the first member blocked on partition 0')
+        await sleep(300) // the fetch that filled the buffer has been pushed
+        await busB.subscribe({
+          groupId: group,
+          topics: [topic],
+          handler: async (e) => {
+            seenB.add(n(e))
+          },
+        })
+        const marker = next++
+        await busA.publishBatch([{ topic, envelope: numbered(marker, keyOf(1)) }])
+        await waitFor(() => seenA.has(marker) || seenB.has(marker), 20_000, 'the event on partition 1')
+        if (seenA.has(marker)) {
+          // the first member kept partition 1: the backlog of partition 0 moved to the second member
+          await waitFor(() => seenB.size >= 100, 20_000, 'the backlog handled by the member that got it')
+          t.diagnostic(`the buffered partition moved at attempt ${attempt}`)
+          return
+        }
+      }
+      assert.fail('in 8 groups the buffered partition never moved to the second member')
+    } finally {
+      blocked.resolve()
+    }
   })
 
   it('stop() commits what was handled: the next subscription of the group starts after it', async (t) => {

@@ -6,6 +6,8 @@ import { describe } from './errors.ts'
 /** How long handled offsets may wait to be batched into one commit. */
 const COMMIT_DELAY_MS = 20
 const MAX_RETRY_DELAY_MS = 2_000
+/** How often a commit waiting for the group to settle looks again. */
+const REJOIN_POLL_MS = 50
 
 /**
  * Commits the offsets a subscription has finished with (handled or dead-lettered), never any other.
@@ -50,6 +52,14 @@ export class OffsetCommitter {
   }
 
   async #flush(): Promise<void> {
+    // Mid-(re)join, a commit fails with a rejoin error, and the client then joins again and sends the
+    // same offsets under the new generation: partitions handed to another member in between would be
+    // moved back behind what their new owner has committed (found redoing thousands of events after
+    // a few rebalances), and each such JoinGroup may start yet another rebalance. Wait for the group.
+    if (!this.#consumer.isActive()) {
+      await sleep(REJOIN_POLL_MS)
+      return
+    }
     const offsets = [...this.#pending.values()].filter((o) => this.#owns(o.topic, o.partition))
     this.#pending.clear()
     if (offsets.length === 0) return

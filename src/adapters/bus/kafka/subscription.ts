@@ -260,6 +260,10 @@ export class KafkaSubscription implements Subscription {
 
   #accept(message: Message<Buffer, Buffer, Buffer, Buffer>): void {
     if (this.#abort.signal.aborted) return
+    // fetched before a rebalance gave the partition to another member (the stream still holds such
+    // messages): its new owner reads it from the committed offset. Queued, it would count against the
+    // buffer behind a handler that may still be running, and could keep fetching paused.
+    if (!this.#owns(message.topic, message.partition)) return
     const key = `${message.topic}:${message.partition}`
     let lane = this.#lanes.get(key)
     if (lane === undefined) {
@@ -296,10 +300,16 @@ export class KafkaSubscription implements Subscription {
     return Math.max(bound, Math.max(1, subscribe.maxBatchSize) * Math.max(1, this.#lanes.size))
   }
 
+  /**
+   * Forgets what the lane holds. Released like taken events: when a rebalance drops the queues that
+   * filled the buffer, fetching must resume, or the partitions this member keeps would never be read
+   * again (the lanes left are empty, so no take would ever release the pause).
+   */
   #drop(lane: Lane): void {
-    this.#buffered -= lane.queue.length - lane.next
+    const count = lane.queue.length - lane.next
     lane.queue = []
     lane.next = 0
+    this.#release(count)
   }
 
   /** Starts the lane's runner unless one is going. */
