@@ -194,12 +194,11 @@ describe('kafka bus', { skip: kafkaSkip }, () => {
     }
     // released before the buses close: a stop waits for the handlers in flight
     const blocked = Promise.withResolvers<void>()
+    // the backlog of partition 0, events 0 to 99
     let next = 0
-    const backlog = async () => {
-      const batch = Array.from({ length: 100 }, () => ({ topic, envelope: numbered(next++, keyOf(0)) }))
-      await busA.publishBatch(batch)
-    }
-    await backlog()
+    await busA.publishBatch(
+      Array.from({ length: 100 }, () => ({ topic, envelope: numbered(next++, keyOf(0)) })),
+    )
     try {
       for (let attempt = 1; attempt <= 8; attempt++) {
         const group = uniqueGroup('paused')
