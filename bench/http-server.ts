@@ -3,6 +3,8 @@
  * CPU are not counted as the server's:
  *
  *   node bench/http-server.ts bare      fastify with one route, GET / → {"hello":"world"} (the anchor)
+ *   node bench/http-server.ts bare-post fastify with one route, POST /hash: BLAKE3 of the raw body as
+ *                                       JSON, no bridge around it (the floor for a POST with a body)
  *   node bench/http-server.ts bridge    the bridge from createBridge, on PostgreSQL when DATABASE_URL is
  *                                       set, else on PGlite in a throwaway data dir (the default)
  *
@@ -14,6 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
 import pino from 'pino'
+import { loadBlake3 } from '../src/core/hashing/blake3.ts'
 import { createBridge } from '../src/runtime/app.ts'
 import { loadConfig } from '../src/runtime/config/load.ts'
 
@@ -24,6 +27,15 @@ let close: () => Promise<void>
 if (kind === 'bare') {
   app = Fastify()
   app.get('/', async () => ({ hello: 'world' }))
+  close = () => app.close()
+} else if (kind === 'bare-post') {
+  const blake3 = await loadBlake3('native')
+  app = Fastify()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+  app.post('/hash', async (request) => {
+    const body = request.body as Buffer
+    return { status: 'success', data: { file_hash: blake3.hashHex(body), size_bytes: body.byteLength } }
+  })
   close = () => app.close()
 } else if (kind === 'bridge') {
   const databaseUrl = process.env['DATABASE_URL']
@@ -40,7 +52,7 @@ if (kind === 'bare') {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true })
   }
 } else {
-  process.stderr.write('usage: node bench/http-server.ts bare|bridge\n')
+  process.stderr.write('usage: node bench/http-server.ts bare|bare-post|bridge\n')
   process.exit(2)
 }
 

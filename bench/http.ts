@@ -2,6 +2,10 @@
  * `npm run bench -- http`: the bridge over real sockets on 127.0.0.1, loaded by autocannon (pipelining 1)
  * at 100 and 1000 connections, BENCH_DURATION_S seconds per case (default 10) after a 2 s warm-up:
  * - bare: GET / of a fastify hello-world, the anchor;
+ * - bare_post: POST /hash of a fastify app with that one route (BLAKE3 of the 1 KiB raw body as JSON), the
+ *   second anchor: the floor for a route that receives a body, so that hash_vs_bare_post_ratio shows what
+ *   the bridge adds (its events, event log, metrics, unified responses) and bare_post_vs_bare_ratio what
+ *   a body costs fastify and autocannon before any of it;
  * - hash: the bridge's POST /hash with a 1 KiB raw body (application/octet-stream);
  * - stamp: POST /stamp of a small Python file, new content every request, so each one stores a new row:
  *   on PGlite in a data dir (the embedded default, durable commits), then on PostgreSQL
@@ -54,7 +58,7 @@ interface Case {
   method: 'GET' | 'POST'
   /** Goes into the URL: autocannon takes the path from there, not from its `path` option. */
   path: string
-  server: 'bare' | 'bridge'
+  server: 'bare' | 'bare-post' | 'bridge'
   /** The bridge's database, for the report. */
   database?: string
   env?: Record<string, string>
@@ -67,6 +71,15 @@ const stampRun = randomUUID()
 let stamps = 0
 
 const bare: Case = { name: 'bare', method: 'GET', path: '/', server: 'bare' }
+
+/** The second anchor: a bare fastify POST route that hashes the same 1 KiB raw body, no bridge. */
+const barePost: Case = {
+  name: 'bare_post',
+  method: 'POST',
+  path: '/hash',
+  server: 'bare-post',
+  request: () => ({ headers: { 'content-type': 'application/octet-stream' }, body: oneKiB }),
+}
 
 const hash: Case = {
   name: 'hash',
@@ -110,6 +123,7 @@ export async function run(): Promise<void> {
 
   for (const connections of CONNECTIONS) {
     const bareRun = await measure(bare, connections)
+    const barePostRun = await measure(barePost, connections)
     const hashRun = await measure(hash, connections)
     await measure(stampCase('pglite_disk'), connections)
     const ratio = hashRun.reqPerS / bareRun.reqPerS
@@ -120,6 +134,12 @@ export async function run(): Promise<void> {
       // what the ratio would be if both servers had the CPU to themselves: bare's CPU time per request
       // over /hash's, less sensitive to autocannon and to other load on the machine
       cpu_time_ratio: round(bareRun.cpuUsPerReq / hashRun.cpuUsPerReq),
+    })
+    // against the bare POST route: what the bridge adds to receiving, hashing and answering a body
+    report('http', 'hash_vs_bare_post_ratio', round(hashRun.reqPerS / barePostRun.reqPerS), 'x', {
+      connections,
+      cpu_time_ratio: round(barePostRun.cpuUsPerReq / hashRun.cpuUsPerReq),
+      bare_post_vs_bare_ratio: round(barePostRun.reqPerS / bareRun.reqPerS),
     })
   }
 
