@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- workflow`: stamp workflows end to end through the orchestrator, on the embedded
  * default (PGlite on a data dir under os.tmpdir(), durable commits, the in-process bus and the outbox
- * relay running), in this process, through the real route (fastify inject: no sockets, so no load
- * generator competes for the 2 cores).
+ * relay running, and every node hosted, as `omninode serve` hosts them: the reducer consumes the
+ * workflows' events and the registry runs beside them, on the same CPU), in this process, through
+ * the real route (fastify inject: no sockets, so no load generator competes for the 2 cores).
  * Three intelligence settings: none (`intelligence: false`, the step skipped), local (the built-in
  * analyser, the default) and onextree (a loopback HTTP server that answers at once; its cache off,
  * so that every workflow asks it).
@@ -51,7 +52,6 @@ async function measure(setting: Setting, onextreeUrl: string): Promise<void> {
   const config = {
     ...loadConfig({ env: {} }),
     dataDir: dir,
-    nodes: ['stamping', 'orchestrator'] as Array<'stamping' | 'orchestrator'>,
     maxConcurrentWorkflows: 64,
     workflowQueueLimit: 10_000,
     // OnexTree's answer waits behind the loaded event loop: a generous timeout, so that it is measured
