@@ -54,10 +54,15 @@ function servers(): Array<{ name: string; pid: number }> {
     })
 }
 
-/** Starts measuring; the function returned gives µs of CPU per item since, per process. */
-export function cpuMeter(): (items: number) => Record<string, number> {
+/**
+ * Starts measuring; the function returned gives µs of CPU per item since, per process: this one, the
+ * servers of BENCH_CPU_PIDS and the bench's own helper processes in `others`.
+ */
+export function cpuMeter(
+  others: ReadonlyArray<{ name: string; pid: number }> = [],
+): (items: number) => Record<string, number> {
   const started = process.cpuUsage()
-  const watched = servers().map((s) => ({ ...s, from: treeCpuSeconds(s.pid) }))
+  const watched = [...servers(), ...others].map((s) => ({ ...s, from: treeCpuSeconds(s.pid) }))
   return (items) => {
     const own = process.cpuUsage(started)
     const out: Record<string, number> = { bench_process: (own.user + own.system) / items }
