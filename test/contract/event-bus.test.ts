@@ -516,6 +516,22 @@ async function contract(t: TestContext, backend: BusBackend): Promise<void> {
   )
 
   await t.test(
+    'subscribeBatch: events waiting on a partition arrive as one batch, the first not alone',
+    async (t) => {
+      const [topic] = await topics(1, 'batch-waiting')
+      const sent = Array.from({ length: 30 }, (_, i) => envelope(i, { key: 'k' }))
+      await bus.publishBatch(sent.map((e) => ({ topic: topic!, envelope: e })))
+      const c = consumeBatches(t, bus, { topics: [topic!], maxBatchSize: 50 })
+      await eventually('30 events', () => c.handled.length >= 30, patience)
+      assert.deepEqual(
+        c.calls.map((b) => b.length),
+        [30],
+        'one delivery: a batch handler pays per call (the reducer and the registry, a transaction)',
+      )
+    },
+  )
+
+  await t.test(
     'a failing batch is split: each event alone, the poison one dead-lettered, the rest handled',
     async (t) => {
       const [topic] = await topics(1, 'batch-poison')

@@ -312,12 +312,19 @@ export class KafkaSubscription implements Subscription {
     this.#release(count)
   }
 
-  /** Starts the lane's runner unless one is going. */
+  /**
+   * Starts the lane's runner unless one is going. A batch runner starts after the messages being
+   * emitted now: the stream hands a fetch response over one message at a time, in one go, and a
+   * runner started on the first would deliver it alone (a transaction of one event at the head of
+   * every burst, per partition, before the batch with the rest).
+   */
   #kick(lane: Lane): void {
     if (lane.running !== undefined || lane.next === lane.queue.length || this.#abort.signal.aborted) return
     // #run may finish synchronously (every queued message a skipped duplicate): the reset below runs
     // as a microtask, after this assignment, so a finished runner never stays recorded as going
-    const running = this.#run(lane)
+    const running = isBatch(this.#subscribe)
+      ? new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#run(lane))
+      : this.#run(lane)
     lane.running = running
     running
       .catch((error: unknown) => {
