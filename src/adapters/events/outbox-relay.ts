@@ -81,8 +81,6 @@ export class OutboxRelay {
   #backoff: ExponentialBackoff<unknown>
   #running: Promise<void> | undefined
   #stopping: Promise<void> | undefined
-  /** The pass in flight (or the last one), settled: the next pass starts after it. */
-  #lastPass: Promise<unknown> = Promise.resolve()
   /** Failed passes in a row, 0 once one succeeds. */
   #failures = 0
   #stopped = true
@@ -135,20 +133,8 @@ export class OutboxRelay {
     return this.#stopping
   }
 
-  /**
-   * One pass: publishes up to batchSize of the oldest unsent rows. Throws what the bus or database
-   * threw. Passes of this relay run one after the other: its loop, a flush (a clean stop's tombstones)
-   * and stop's last pass can ask at the same time, and two overlapping passes would both read the
-   * same rows before either deleted them, publishing every event twice. (Between processes on
-   * PostgreSQL the advisory lock does the same; PGlite has one process.)
-   */
+  /** One pass: publishes up to batchSize of the oldest unsent rows. Throws what the bus or database threw. */
   relayOnce(): Promise<RelayPass> {
-    const pass = this.#lastPass.then(() => this.#lockedPass())
-    this.#lastPass = pass.catch(() => undefined)
-    return pass
-  }
-
-  #lockedPass(): Promise<RelayPass> {
     if (this.#db.dialect !== 'postgres') return this.#pass(this.#db)
     return this.#db.transaction(async (tx) => {
       const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [

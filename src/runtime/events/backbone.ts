@@ -212,15 +212,7 @@ export class EventBackbone implements EventConsumers {
     if (!relay) return
     const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline) {
-      // a pass waits for the one in flight (the relay's own, perhaps stuck on a bus that is away):
-      // the bound holds for the wait too; a pass left running finishes in the background
-      let timer: NodeJS.Timeout | undefined
-      const timeout = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), deadline - Date.now())
-      })
-      const pass = await Promise.race([relay.relayOnce().catch(() => undefined), timeout])
-      clearTimeout(timer)
-      if (pass === 'timeout') return
+      const pass = await relay.relayOnce().catch(() => undefined)
       if (pass !== undefined && pass !== 'locked' && pass.published === 0) return
       if (pass === undefined || pass === 'locked') await new Promise((r) => setTimeout(r, 20))
     }
