@@ -128,6 +128,8 @@ export async function run(): Promise<void> {
     })
     const count = async (sql: string, params: unknown[] = []) =>
       (await db.query<{ n: number }>(sql, params)).rows[0]!.n
+    /** Every queued topology change has been versioned by the leader. */
+    const versioned = async () => (await count('SELECT count(*)::int AS n FROM registry_changes')) === 0
     const waitFor = async (what: string, check: () => Promise<boolean>, ms = 120_000) => {
       const deadline = Date.now() + ms
       while (!(await check())) {
@@ -149,7 +151,7 @@ export async function run(): Promise<void> {
         async () =>
           (await count('SELECT count(*)::int AS n FROM node_registrations WHERE node_id LIKE $1', [
             `warm-${round}-%`,
-          ])) >= WARMUP_NODES && (await count('SELECT count(*)::int AS n FROM registry_changes')) === 0,
+          ])) >= WARMUP_NODES && (await versioned()),
       )
     }
 
@@ -180,10 +182,7 @@ export async function run(): Promise<void> {
       rates.push(NODES / ((performance.now() - t0) / 1000))
       burstCpus.push(burstCpu(NODES))
       burstSeen.push({ p50: seenAt.p50!, p95: seenAt.p95! })
-      await waitFor(
-        'the burst versioned',
-        async () => (await count('SELECT count(*)::int AS n FROM registry_changes')) === 0,
-      )
+      await waitFor('the burst versioned', versioned)
     }
     report('registry', 'registrations_per_second', round(median(rates)), 'registrations/s', {
       ...common,
@@ -284,10 +283,7 @@ export async function run(): Promise<void> {
     })
 
     // 4. tombstone to diff
-    await waitFor(
-      'the registrations versioned',
-      async () => (await count('SELECT count(*)::int AS n FROM registry_changes')) === 0,
-    )
+    await waitFor('the registrations versioned', versioned)
     const t2d = new Float64Array(TOMBSTONES)
     for (let i = 0; i < TOMBSTONES; i++) {
       const id = ids[i]!
