@@ -70,8 +70,9 @@ const deleteAndLog = `WITH sent AS (
  * - Several relays (processes) on one PostgreSQL: each pass holds a transaction-scoped advisory
  *   lock, so one relay works at a time and the order holds across processes. (SELECT … FOR UPDATE
  *   SKIP LOCKED alone would let a second relay publish rows 501–1000 while the first still works on
- *   1–500.) PGlite has one process, hence one relay: its pass holds no transaction across the
- *   publish, which would block every other query of the single connection meanwhile.
+ *   1–500.) PGlite has one process, hence one relay, and a flag in place of the lock: its pass
+ *   holds no transaction across the publish, which would block every other query of the single
+ *   connection meanwhile.
  */
 export class OutboxRelay {
   #db: Database
@@ -84,6 +85,8 @@ export class OutboxRelay {
   /** Failed passes in a row, 0 once one succeeds. */
   #failures = 0
   #stopped = true
+  /** PGlite: a pass of this relay is in flight (what the advisory lock is between processes on PostgreSQL). */
+  #passing = false
   #woken = false
   #interrupt: (() => void) | undefined
 
@@ -133,15 +136,33 @@ export class OutboxRelay {
     return this.#stopping
   }
 
-  /** One pass: publishes up to batchSize of the oldest unsent rows. Throws what the bus or database threw. */
+  /**
+   * One pass: publishes up to batchSize of the oldest unsent rows, or 'locked' while another pass
+   * works on the outbox. Throws what the bus or database threw.
+   */
   relayOnce(): Promise<RelayPass> {
-    if (this.#db.dialect !== 'postgres') return this.#pass(this.#db)
+    if (this.#db.dialect !== 'postgres') return this.#exclusivePass()
     return this.#db.transaction(async (tx) => {
       const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [
         relayLockKey,
       ])
       return rows[0]?.locked ? this.#pass(tx) : 'locked'
     })
+  }
+
+  /**
+   * PGlite: one process, so the lock is a flag. The relay's loop and a flush (a clean stop's
+   * tombstones) can ask at once; two overlapping passes would both read the same rows before either
+   * deleted them, and publish every event twice.
+   */
+  async #exclusivePass(): Promise<RelayPass> {
+    if (this.#passing) return 'locked'
+    this.#passing = true
+    try {
+      return await this.#pass(this.#db)
+    } finally {
+      this.#passing = false
+    }
   }
 
   async #pass(q: Queryable): Promise<{ published: number }> {

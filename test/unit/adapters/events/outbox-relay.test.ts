@@ -175,6 +175,28 @@ test('stop() publishes what was committed meanwhile, once, unless the bus was fa
   assert.equal(await count(db, 'SELECT count(*)::int AS n FROM event_outbox'), 1)
 })
 
+test('passes of one relay never overlap: its poll and a flush at once publish each event once', async (t) => {
+  const db = await freshDb(t)
+  const outbox = new SqlOutbox(db)
+  const bus = new RecordingBus()
+  // a clean stop on PGlite: the relay's own pass, the stop's flush and more, all at once
+  const relay = new OutboxRelay(db, bus, { pollIntervalMs: 60_000, wakeDelayMs: 0 })
+  relay.start()
+  t.after(() => relay.stop())
+  await sleep(20)
+  await outbox.write([message(1), message(2)])
+  const passes = await Promise.all([relay.relayOnce(), relay.relayOnce(), relay.relayOnce()])
+  await relay.stop()
+  assert.deepEqual(numbers(bus.published), [1, 2])
+  assert.deepEqual(
+    passes.map((p) => (p === 'locked' ? p : p.published)),
+    [2, 'locked', 'locked'],
+    'the second and third pass found the first in flight',
+  )
+  assert.deepEqual(await relay.relayOnce(), { published: 0 }, 'the lock is free again')
+  assert.equal(await count(db, "SELECT count(*)::int AS n FROM event_logs WHERE direction = 'published'"), 2)
+})
+
 test('a rolled back transaction leaves no outbox row; deferred events are written in a batch', async (t) => {
   const db = await freshDb(t)
   const outbox = new SqlOutbox(db, { flushIntervalMs: 30 })
