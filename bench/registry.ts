@@ -3,8 +3,9 @@
  * (bus → consumer pipeline → database → leader → outbox → bus):
  * - registrations_per_second: BENCH_REGISTRY_NODES (default 1,000) new nodes publish NODE_INTROSPECTION
  *   at once; from the first publish until every registration is stored (goal >= 10,000/s); the median
- *   of BENCH_REGISTRY_BURSTS (default 5) such bursts, each one listed beside it, after a warm-up of 10
- *   rounds of 500 other nodes (registered, heartbeating, versioned) that is not measured;
+ *   of BENCH_REGISTRY_BURSTS (default 9) such bursts, each one listed beside it, after a warm-up of
+ *   BENCH_REGISTRY_WARMUP (default 20) rounds of as many other nodes (registered, heartbeating,
+ *   versioned) that is not measured, but for the rate of its first round (cold_first_round);
  * - cpu_per_registration, cpu_per_heartbeat: CPU time over those phases per event, this process's
  *   (both registries, the bus client, the bench's polling) plus that of the servers named in
  *   BENCH_CPU_PIDS (e.g. postgres:<postmaster pid>, kafka:<broker pid>); the simulated nodes' own
@@ -52,11 +53,10 @@ import { report } from './report.ts'
 
 const NODES = Number(process.env['BENCH_REGISTRY_NODES'] ?? 1000)
 const LEASE_MS = Number(process.env['BENCH_REGISTRY_LEASE_S'] ?? 3) * 1000
-/** Rounds of nodes registered before the burst (not measured). */
-const WARMUP_ROUNDS = 10
-const WARMUP_NODES = 500
+/** Rounds of NODES other nodes registered and heartbeating before the bursts (not measured). */
+const WARMUP_ROUNDS = Number(process.env['BENCH_REGISTRY_WARMUP'] ?? 20)
 /** Bursts of NODES new nodes measured; the median is reported. */
-const BURSTS = Number(process.env['BENCH_REGISTRY_BURSTS'] ?? 5)
+const BURSTS = Number(process.env['BENCH_REGISTRY_BURSTS'] ?? 9)
 const PACED_RATE = 200
 const PACED_SECONDS = 5
 const TOMBSTONES = 50
@@ -138,21 +138,26 @@ export async function run(): Promise<void> {
       }
     }
 
-    // 0. warm-up: rounds of other nodes register and heartbeat first, so that the burst measures the
-    // pipeline at work rather than its first use (connections, prepared statements, and the JIT, which
-    // optimises a per-batch function only after some tens of batches: with one round of 200 nodes the
-    // burst cost twice the CPU per registration)
+    // 0. warm-up: rounds of other nodes register and heartbeat first, so that the bursts measure the
+    // pipeline as a registry that has been running for a while finds it rather than its first use
+    // (connections, prepared statements, and the JIT, which optimises a per-batch function only after
+    // some tens of batches: the first ten rounds of 1,000 cost a third more CPU per registration than
+    // the next ones). The first round's rate is reported too (cold_first_round).
+    const warmRates: number[] = []
     for (let round = 0; round < WARMUP_ROUNDS; round++) {
-      const warm = Array.from({ length: WARMUP_NODES }, (_, i) => `warm-${round}-${i}`)
+      const warm = Array.from({ length: NODES }, (_, i) => `warm-${round}-${i}`)
+      const w0 = performance.now()
       await nodes.publishAll(topics.introspection, 'introspection', warm)
-      await nodes.publishAll(topics.heartbeat, 'heartbeat', warm)
       await waitFor(
-        'the warm-up versioned',
+        'the warm-up stored',
         async () =>
           (await count('SELECT count(*)::int AS n FROM node_registrations WHERE node_id LIKE $1', [
             `warm-${round}-%`,
-          ])) >= WARMUP_NODES && (await versioned()),
+          ])) >= NODES,
       )
+      warmRates.push(NODES / ((performance.now() - w0) / 1000))
+      await nodes.publishAll(topics.heartbeat, 'heartbeat', warm)
+      await waitFor('the warm-up versioned', versioned)
     }
 
     // 1. bursts of registrations: each one about 100 ms for 1,000 nodes, short enough for the
@@ -191,6 +196,9 @@ export async function run(): Promise<void> {
       max: round(Math.max(...rates)),
       load_now: round(loadavg()[0]!),
       published_ms: round(median(published)),
+      warmup_rounds: WARMUP_ROUNDS,
+      cold_first_round: warmRates.length ? round(warmRates[0]!) : null,
+      warm_rates: warmRates.map(round),
       goal: '>= 10000',
     })
     reportCpu('cpu_per_registration', meanOf(burstCpus), common)
