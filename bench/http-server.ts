@@ -19,10 +19,13 @@ import pino from 'pino'
 import { loadBlake3 } from '../src/core/hashing/blake3.ts'
 import { createBridge } from '../src/runtime/app.ts'
 import { loadConfig } from '../src/runtime/config/load.ts'
+import { listen } from '../src/runtime/listen.ts'
 
 const kind = process.argv[2]
 let app: FastifyInstance
 let close: () => Promise<void>
+/** The anchors listen as a bare fastify does; the bridge as `omninode serve` does (runtime/listen.ts). */
+let listenUrl = () => app.listen({ host: '127.0.0.1', port: 0 })
 
 if (kind === 'bare') {
   app = Fastify()
@@ -47,7 +50,14 @@ if (kind === 'bare') {
   })
   const bridge = await createBridge(config, pino({ level: 'silent' }))
   app = bridge.app
+  let stopAccepting = () => {}
+  listenUrl = async () => {
+    const listening = await listen(app, { host: '127.0.0.1', port: 0, acceptors: config.httpAcceptors })
+    stopAccepting = listening.stopAccepting
+    return listening.address
+  }
   close = async () => {
+    stopAccepting()
     await bridge.close()
     if (dataDir) rmSync(dataDir, { recursive: true, force: true })
   }
@@ -56,7 +66,7 @@ if (kind === 'bare') {
   process.exit(2)
 }
 
-const url = await app.listen({ host: '127.0.0.1', port: 0 })
+const url = await listenUrl()
 process.stdout.write(`${JSON.stringify({ url })}\n`)
 
 let stopping = false

@@ -15,7 +15,9 @@
  * hash_vs_bare_ratio of req/s.
  *
  * Every case gets a fresh server process (bench/http-server.ts), so its RSS is its own and not
- * autocannon's; the bridge runs with the V8 flags bin/omninode gives it (bridgeNodeFlags). Peak RSS is the kernel's VmHWM of that process, reset after the warm-up, so that it is the
+ * autocannon's; the bridge runs with the V8 flags bin/omninode gives it (bridgeNodeFlags) and listens
+ * as `omninode serve` does (OMNINODE_HTTP_ACCEPTORS sockets on its port, runtime/listen.ts); the
+ * anchors as a bare fastify does, with one. Peak RSS is the kernel's VmHWM of that process, reset after the warm-up, so that it is the
  * peak under the measured load (start-up peaks are reported beside it), and never below the RSS sampled
  * every 100 ms.
  *

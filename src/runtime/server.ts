@@ -1,5 +1,6 @@
 import { type Bridge, type BridgeOverrides, createBridge } from './app.ts'
 import type { BridgeConfig } from './config/load.ts'
+import { type Listening, listen } from './listen.ts'
 import type { Logger } from './logger.ts'
 
 export interface RunningServer {
@@ -17,17 +18,22 @@ export async function runServer(
   overrides: BridgeOverrides = {},
 ): Promise<RunningServer> {
   const bridge = await createBridge(config, logger, overrides)
-  let address: string
+  let listening: Listening
   try {
-    address = await bridge.app.listen({ host: config.host, port: config.port })
+    listening = await listen(bridge.app, {
+      host: config.host,
+      port: config.port,
+      acceptors: config.httpAcceptors,
+    })
   } catch (err) {
     await bridge.close()
     throw err
   }
-  const url = address.replace('[::1]', 'localhost')
+  const url = listening.address.replace('[::1]', 'localhost')
   try {
     await bridge.announce(url)
   } catch (err) {
+    listening.stopAccepting()
     await bridge.close()
     throw err
   }
@@ -54,6 +60,7 @@ export async function runServer(
       }, config.shutdownTimeoutMs)
       timer.unref()
       try {
+        listening.stopAccepting()
         await bridge.close()
       } finally {
         clearTimeout(timer)

@@ -46,6 +46,14 @@ export const configKeys = {
     default: 8053,
     description: 'HTTP port (0 picks a free one)',
   },
+  httpAcceptors: {
+    env: 'OMNINODE_HTTP_ACCEPTORS',
+    yaml: 'http_acceptors',
+    schema: Type.Integer({ minimum: 1, maximum: 256 }),
+    default: 32,
+    description:
+      'Sockets listening on the HTTP port together (SO_REUSEPORT; Linux, elsewhere 1): each accepts one connection per event-loop turn, so a busy bridge takes a burst of new connections this many times faster',
+  },
   dataDir: {
     env: 'OMNINODE_DATA_DIR',
     yaml: 'data_dir',
