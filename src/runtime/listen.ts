@@ -72,7 +72,7 @@ export async function listen(app: FastifyInstance, options: ListenOptions): Prom
 }
 
 /** Throws what a plain listen on host:port throws (EADDRINUSE when another socket has it). */
-async function assertPortFree(host: string, port: number): Promise<void> {
+export async function assertPortFree(host: string, port: number): Promise<void> {
   const probe = createServer()
   await new Promise<void>((resolve, reject) => {
     probe.once('error', reject)

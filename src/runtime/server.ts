@@ -1,6 +1,6 @@
 import { type Bridge, type BridgeOverrides, createBridge } from './app.ts'
 import type { BridgeConfig } from './config/load.ts'
-import { type Listening, listen } from './listen.ts'
+import { assertPortFree, type Listening, listen } from './listen.ts'
 import type { Logger } from './logger.ts'
 
 export interface RunningServer {
@@ -17,6 +17,8 @@ export async function runServer(
   logger: Logger,
   overrides: BridgeOverrides = {},
 ): Promise<RunningServer> {
+  // a port in use fails at once, before the database opens and the nodes start (and stop again)
+  if (config.port !== 0) await assertPortFree(config.host, config.port)
   const bridge = await createBridge(config, logger, overrides)
   let listening: Listening
   try {

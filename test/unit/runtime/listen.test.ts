@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { type AddressInfo, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import Fastify from 'fastify'
+import pino from 'pino'
+import { loadConfig } from '../../../src/runtime/config/load.ts'
 import { listen } from '../../../src/runtime/listen.ts'
+import { runServer } from '../../../src/runtime/server.ts'
 
 const linux = process.platform === 'linux'
 const notLinux = linux ? false : 'SO_REUSEPORT acceptors are Linux only (elsewhere one socket listens)'
@@ -86,4 +92,16 @@ test('one acceptor is one plain listening socket', async (t) => {
     { code: 'EADDRINUSE' },
   )
   assert.deepEqual(await (await fetch(listening.address)).json(), { hello: 'world' })
+})
+
+test('omninode serve on a port in use fails at once, before it opens a database', async (t) => {
+  const other = createServer()
+  await new Promise<void>((resolve) => other.listen({ host: '127.0.0.1', port: 0 }, resolve))
+  t.after(() => other.close())
+  const { port } = other.address() as AddressInfo
+  const dataDir = join(await mkdtemp(join(tmpdir(), 'omninode-listen-')), 'data')
+  t.after(() => rm(dirname(dataDir), { recursive: true, force: true }))
+  const config = { ...loadConfig({ env: {} }), host: '127.0.0.1', port, dataDir }
+  await assert.rejects(runServer(config, pino({ level: 'silent' })), { code: 'EADDRINUSE' })
+  assert.equal(existsSync(dataDir), false, 'no embedded database created')
 })
