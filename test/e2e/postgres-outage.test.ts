@@ -36,10 +36,16 @@ interface Outcome {
   hash?: string
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number) {
+async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  seen: () => unknown = () => undefined,
+) {
   const deadline = performance.now() + timeoutMs
   while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`)
+    if (performance.now() > deadline)
+      throw new Error(`not within ${timeoutMs} ms: ${what}; seen: ${JSON.stringify(seen()) ?? 'n/a'}`)
     await sleep(50)
   }
 }
@@ -113,6 +119,11 @@ test('PostgreSQL halted mid-stream and started again: quick 503s, readiness foll
       'readiness says 503 while PostgreSQL is down',
       async () => (await ready()).status === 503,
       10_000,
+      // what readiness answered meanwhile, and how fast
+      () =>
+        readiness
+          .slice(-5)
+          .map((o) => ({ status: o.status, ms: Math.round(o.ms), body: o.body.slice(0, 300) })),
     )
     // long enough for the circuit to open, and for one half-open probe (after 2 s) to fail and reopen it
     await until(
