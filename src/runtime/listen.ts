@@ -1,4 +1,4 @@
-import { type AddressInfo, createServer, type Server } from 'node:net'
+import { type AddressInfo, createServer, type ListenOptions as NetListenOptions, type Server } from 'node:net'
 import type { FastifyInstance, FastifyListenOptions } from 'fastify'
 
 export interface ListenOptions {
@@ -53,13 +53,7 @@ export async function listen(app: FastifyInstance, options: ListenOptions): Prom
       // as http.createServer's own accepts do (noDelay is its default)
       const acceptor = createServer({ noDelay: true }, (socket) => app.server.emit('connection', socket))
       acceptors.push(acceptor)
-      await new Promise<void>((resolve, reject) => {
-        acceptor.once('error', reject)
-        acceptor.listen({ host: bound.address, port: bound.port, reusePort: true }, () => {
-          acceptor.off('error', reject)
-          resolve()
-        })
-      })
+      await bind(acceptor, { host: bound.address, port: bound.port, reusePort: true })
     }
   } catch (err) {
     // the app's own socket is the caller's to close, with the app
@@ -74,9 +68,17 @@ export async function listen(app: FastifyInstance, options: ListenOptions): Prom
 /** Throws what a plain listen on host:port throws (EADDRINUSE when another socket has it). */
 export async function assertPortFree(host: string, port: number): Promise<void> {
   const probe = createServer()
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject)
-    probe.listen({ host, port, exclusive: true }, () => resolve())
-  })
+  await bind(probe, { host, port, exclusive: true })
   await new Promise<void>((resolve) => probe.close(() => resolve()))
+}
+
+/** server.listen as a promise: settles once it listens, or with the error that stopped it. */
+function bind(server: Server, options: NetListenOptions): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
 }

@@ -33,6 +33,14 @@ function listenersOn(port: number): number {
     }).length
 }
 
+/** A port some other plain socket listens on, for the rest of the test. */
+async function busyPort(t: TestContext): Promise<number> {
+  const other = createServer()
+  await new Promise<void>((resolve) => other.listen({ host: '127.0.0.1', port: 0 }, resolve))
+  t.after(() => other.close())
+  return (other.address() as AddressInfo).port
+}
+
 test('acceptors listen on one port together, and every connection reaches the app', {
   skip: notLinux,
 }, async (t) => {
@@ -56,10 +64,7 @@ test('acceptors listen on one port together, and every connection reaches the ap
 })
 
 test('a port in use fails as a plain listen does, even with SO_REUSEPORT acceptors', async (t) => {
-  const other = createServer()
-  await new Promise<void>((resolve) => other.listen({ host: '127.0.0.1', port: 0 }, resolve))
-  t.after(() => other.close())
-  const { port } = other.address() as AddressInfo
+  const port = await busyPort(t)
   await assert.rejects(listen(await app(t), { host: '127.0.0.1', port, acceptors: 8 }), {
     code: 'EADDRINUSE',
   })
@@ -95,10 +100,7 @@ test('one acceptor is one plain listening socket', async (t) => {
 })
 
 test('omninode serve on a port in use fails at once, before it opens a database', async (t) => {
-  const other = createServer()
-  await new Promise<void>((resolve) => other.listen({ host: '127.0.0.1', port: 0 }, resolve))
-  t.after(() => other.close())
-  const { port } = other.address() as AddressInfo
+  const port = await busyPort(t)
   const dataDir = join(await mkdtemp(join(tmpdir(), 'omninode-listen-')), 'data')
   t.after(() => rm(dirname(dataDir), { recursive: true, force: true }))
   const config = { ...loadConfig({ env: {} }), host: '127.0.0.1', port, dataDir }
