@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { WorkflowStep } from '../../core/contracts/schema.ts'
 import { NotFoundError, OnexError, UnavailableError } from '../../core/errors.ts'
+import { GroupCommit } from '../../core/group-commit.ts'
 import type { Blake3 } from '../../core/hashing/blake3.ts'
 import { detectFileType, hashableBytes } from '../../core/stamp/index.ts'
 import type { WorkflowFsm } from '../../core/workflow/fsm.ts'
@@ -14,7 +15,6 @@ import type { NodeLogger } from '../../ports/logger.ts'
 import type { Outbox } from '../../ports/outbox.ts'
 import type { Stamper, StamperOutcome } from '../../ports/stamper.ts'
 import type { WorkflowEvents, WorkflowOrigin } from './events.ts'
-import { GroupCommit } from './group-commit.ts'
 import { runStep, type StepResult } from './step-runner.ts'
 import type {
   FinishedStep,
@@ -98,10 +98,10 @@ export class WorkflowService {
   #idle: Array<() => void> = []
   #stopping = false
   /** The durable writes of concurrent workflows, each kind grouped into shared transactions. */
-  #accepts: GroupCommit<Accept[], null>
-  #starts: GroupCommit<Runnable, null>
-  #stamps: GroupCommit<StampWrite, StamperOutcome>
-  #finishes: GroupCommit<FinishWrite, number>
+  #accepts: GroupCommit<Accept[], null, Queryable>
+  #starts: GroupCommit<Runnable, null, Queryable>
+  #stamps: GroupCommit<StampWrite, StamperOutcome, Queryable>
+  #finishes: GroupCommit<FinishWrite, number, Queryable>
 
   constructor(deps: WorkflowServiceDeps) {
     this.#d = deps

@@ -147,21 +147,48 @@ export class ReducerStore {
     )
   }
 
-  /** Records the last offset of a partition counted in this transaction, and how many events were. */
-  async advanceWatermark(
+  /**
+   * Records, for each partition, the last offset counted in this transaction and how many events
+   * were, in one statement. Two entries of one partition merge (the later offset, both counts); rows
+   * are taken in (topic, partition) order, so two transactions never wait for each other in a cycle.
+   */
+  async advanceWatermarks(
     tx: Queryable,
     group: string,
-    at: { topic: string; partition: number; offset: bigint },
-    counted: number,
+    entries: ReadonlyArray<{ at: { topic: string; partition: number; offset: bigint }; counted: number }>,
   ): Promise<void> {
+    const merged = new Map<string, { topic: string; partition: number; offset: bigint; counted: number }>()
+    for (const { at, counted } of entries) {
+      const key = `${at.partition} ${at.topic}`
+      const seen = merged.get(key)
+      merged.set(key, {
+        topic: at.topic,
+        partition: at.partition,
+        offset: seen && seen.offset > at.offset ? seen.offset : at.offset,
+        counted: counted + (seen?.counted ?? 0),
+      })
+    }
+    if (merged.size === 0) return
+    const rows = [...merged.values()].sort((a, b) =>
+      a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
+    )
     await tx.query(
       `INSERT INTO projection_watermarks (consumer_group, topic, partition, "offset", event_count)
-       VALUES ($1, $2, $3, $4, $5)
+       SELECT $1, w.topic, w.partition, w.last_offset, w.counted
+       FROM unnest($2::text[], $3::integer[], $4::bigint[], $5::bigint[]) WITH ORDINALITY
+         AS w(topic, partition, last_offset, counted, i)
+       ORDER BY w.i
        ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET
          "offset" = EXCLUDED."offset",
          event_count = projection_watermarks.event_count + EXCLUDED.event_count,
          updated_at = now()`,
-      [group, at.topic, at.partition, at.offset.toString(), counted],
+      [
+        group,
+        rows.map((r) => r.topic),
+        rows.map((r) => r.partition),
+        rows.map((r) => r.offset.toString()),
+        rows.map((r) => r.counted),
+      ],
     )
   }
 

@@ -29,8 +29,9 @@ async function service(t: TestContext, batchSize = 500) {
   t.after(() => outbox.close())
   const contract = reducerContract()
   contract.aggregation!.batch_size = batchSize
+  const store = new ReducerStore(db)
   const svc = new ReducerService({
-    store: new ReducerStore(db),
+    store,
     outbox,
     events: new ReducerEvents(
       { source, environment: 'development', topics: publishedTopics(contract) },
@@ -46,11 +47,16 @@ async function service(t: TestContext, batchSize = 500) {
     (
       await db.query<{ t: string }>(`SELECT envelope->>'event_type' AS t FROM event_outbox ORDER BY id`)
     ).rows.map((r) => r.t)
-  return { db, svc, outboxTypes }
+  return { db, svc, store, outboxTypes }
 }
 
 let offset = 0n
-function stampEvent(namespace: string, size: number, fields: Record<string, unknown> = {}): DeliveredEvent {
+function stampEvent(
+  namespace: string,
+  size: number,
+  fields: Record<string, unknown> = {},
+  partition = 0,
+): DeliveredEvent {
   const hash = randomUUID().replaceAll('-', '').padEnd(64, '0')
   const envelope = createEnvelope(
     source,
@@ -70,7 +76,7 @@ function stampEvent(namespace: string, size: number, fields: Record<string, unkn
     },
     { eventId: randomUUID(), now: new Date() },
   )
-  return { topic, partition: 0, offset: offset++, key: hash, envelope, attempt: 1 }
+  return { topic, partition, offset: offset++, key: hash, envelope, attempt: 1 }
 }
 
 test('a delivery is counted once, whole, with its watermark and its events', async (t) => {
@@ -170,4 +176,59 @@ test('an event id in upper-case hex is counted, once', async (t) => {
   assert.equal((await svc.get('omninode.e')).stamp_count, 1)
   const { watermarks } = await svc.list()
   assert.equal(watermarks[0]!.event_count, 1)
+})
+
+/** Counts the store's transactions. */
+function countTransactions(store: ReducerStore): { n: number } {
+  const count = { n: 0 }
+  const transaction = store.transaction.bind(store)
+  store.transaction = (fn) => {
+    count.n++
+    return transaction(fn)
+  }
+  return count
+}
+
+test('deliveries of two partitions handed over together commit in one transaction', async (t) => {
+  const { svc, store } = await service(t)
+  const transactions = countTransactions(store)
+  const shared = stampEvent('omninode.f', 4, {}, 0)
+  const p0 = [shared, stampEvent('omninode.f', 1, {}, 0)]
+  // the bus redelivered `shared` on partition 1 too (a second publication by the relay)
+  const p1 = [stampEvent('omninode.f', 2, {}, 1), { ...shared, partition: 1, offset: offset++ }]
+  const [a, b] = await Promise.all([svc.handleBatch(p0), svc.handleBatch(p1)])
+  assert.equal(transactions.n, 1)
+  assert.deepEqual(a, { counted: 2, duplicates: 0, batches: 1 })
+  assert.deepEqual(b, { counted: 1, duplicates: 1, batches: 1 }, 'the shared id counted once, first come')
+  const state = await svc.get('omninode.f')
+  assert.equal(state.stamp_count, 3)
+  assert.equal(state.total_size_bytes, 7)
+  const { watermarks } = await svc.list()
+  assert.deepEqual(watermarks, [
+    { topic, partition: 0, offset: Number(p0[1]!.offset), event_count: 2 },
+    { topic, partition: 1, offset: Number(p1[1]!.offset), event_count: 1 },
+  ])
+})
+
+test('a delivery that fails its group fails alone; the others in the group commit', async (t) => {
+  const { db, svc, store, outboxTypes } = await service(t)
+  await db.query(`ALTER TABLE bridge_states ADD CONSTRAINT no_g CHECK (namespace <> 'omninode.bad')`)
+  const transactions = countTransactions(store)
+  const good = [stampEvent('omninode.g', 1, {}, 0)]
+  const bad = [stampEvent('omninode.bad', 1, {}, 1)]
+  const [ok, failed] = await Promise.allSettled([svc.handleBatch(good), svc.handleBatch(bad)])
+  assert.equal(transactions.n, 3, 'the group, then each alone')
+  assert.deepEqual(ok.status === 'fulfilled' && ok.value, { counted: 1, duplicates: 0, batches: 1 })
+  assert.ok(failed.status === 'rejected' && failed.reason instanceof DatabaseError)
+  assert.equal((await svc.get('omninode.g')).stamp_count, 1)
+  await assert.rejects(svc.get('omninode.bad'), /no bridge state/)
+  const types = await outboxTypes()
+  assert.equal(types.filter((x) => x === 'STATE_COMMITTED').length, 1)
+  assert.equal(types.filter((x) => x === 'AGGREGATION_FAILED').length, 1)
+  const { watermarks } = await svc.list()
+  assert.deepEqual(
+    watermarks.map((w) => w.partition),
+    [0],
+    'the failed partition did not move',
+  )
 })

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { openPgliteDatabase } from '../../../../src/adapters/db/pglite/pglite-database.ts'
-import { GroupCommit } from '../../../../src/nodes/orchestrator/group-commit.ts'
+import { openPgliteDatabase } from '../../../src/adapters/db/pglite/pglite-database.ts'
+import { GroupCommit } from '../../../src/core/group-commit.ts'
+import type { Queryable } from '../../../src/ports/database.ts'
 
 test('concurrent writes share a transaction; a bad item fails alone, the rest commit', async (t) => {
   const db = await openPgliteDatabase()
@@ -9,7 +10,7 @@ test('concurrent writes share a transaction; a bad item fails alone, the rest co
   await db.query('CREATE TABLE items (n integer PRIMARY KEY CHECK (n >= 0))')
   const groups: number[][] = []
   let commits = 0
-  const writer = new GroupCommit<number, number>({
+  const writer = new GroupCommit<number, number, Queryable>({
     transaction: (fn) => db.transaction(fn),
     committed: () => commits++,
     write: async (tx, items) => {

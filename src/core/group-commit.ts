@@ -1,9 +1,8 @@
-import type { Queryable } from '../../ports/database.ts'
-
-export interface GroupCommitOptions<T, R> {
+/** `Tx` is what a transaction hands its body (the Database port's Queryable, for the nodes). */
+export interface GroupCommitOptions<T, R, Tx> {
   /** One transaction for many: writes every item with `tx` and returns each one's result, in order. */
-  write: (tx: Queryable, items: T[]) => Promise<R[]>
-  transaction: <X>(fn: (tx: Queryable) => Promise<X>) => Promise<X>
+  write: (tx: Tx, items: T[]) => Promise<R[]>
+  transaction: <X>(fn: (tx: Tx) => Promise<X>) => Promise<X>
   /** After each commit (wakes the outbox relay once for the whole group). */
   committed?: () => void
   /** @default 256 */
@@ -11,22 +10,22 @@ export interface GroupCommitOptions<T, R> {
 }
 
 /**
- * Group commit: the writes that concurrent workflows ask for at about the same time go to the
- * database in one transaction, with one multi-row statement per table, instead of one transaction
- * each. Each item is still all or nothing: if the group's transaction fails, every item is written
+ * Group commit: the writes that concurrent callers (workflows, reducer deliveries) ask for at about
+ * the same time go to the database in one transaction, with one multi-row statement per table,
+ * instead of one transaction each. Each item is still all or nothing: if the group's transaction fails, every item is written
  * again alone, so one bad item fails only itself. An item's promise settles once its write committed
  * (or finally failed).
  *
  * A group forms by itself: items submitted while a write runs wait and go together in the next one.
  * On PGlite (one connection, every transaction in turn, a WAL flush per commit) this is what makes
- * the writes of many workflows cost about what the writes of one do.
+ * the writes of many callers cost about what the writes of one do.
  */
-export class GroupCommit<T, R> {
-  #options: GroupCommitOptions<T, R>
+export class GroupCommit<T, R, Tx> {
+  #options: GroupCommitOptions<T, R, Tx>
   #queue: Array<{ item: T; resolve: (r: R) => void; reject: (err: unknown) => void }> = []
   #running = false
 
-  constructor(options: GroupCommitOptions<T, R>) {
+  constructor(options: GroupCommitOptions<T, R, Tx>) {
     this.#options = options
   }
 
