@@ -41,7 +41,12 @@ export function treeCpuSeconds(pid: number): number | undefined {
   return childrenOf(pid).reduce((sum, child) => sum + (statSeconds(child, false) ?? 0), own)
 }
 
-function servers(): Array<{ name: string; pid: number }> {
+/**
+ * The servers of BENCH_CPU_PIDS, each checked: a malformed entry or a pid with no process throws,
+ * naming it. bench/run.ts calls this before any bench starts, so that a typo fails at once rather
+ * than after a warm-up (a pid without a process would otherwise just be missing from the report).
+ */
+export function servers(): Array<{ name: string; pid: number }> {
   const spec = process.env['BENCH_CPU_PIDS'] ?? ''
   return spec
     .split(',')
@@ -50,6 +55,8 @@ function servers(): Array<{ name: string; pid: number }> {
       const [name, pid] = part.split(':')
       if (!name || !/^\d+$/.test(pid ?? ''))
         throw new Error(`BENCH_CPU_PIDS: expected name:pid, got '${part}'`)
+      if (treeCpuSeconds(Number(pid)) === undefined)
+        throw new Error(`BENCH_CPU_PIDS: no process ${pid} (${name}) to measure; is the server running?`)
       return { name, pid: Number(pid) }
     })
 }
