@@ -193,6 +193,9 @@ async function buildHttp(
     genReqId: correlationIdOf,
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(typeboxValidatorCompiler)
+  // Bodies are JSON (POST /hash alone takes any type, in a context of its own): text is refused with
+  // a 415 naming its type, instead of arriving as a string that fails as "body must be object".
+  app.removeContentTypeParser('text/plain')
 
   installErrorHandling(app)
   app.addHook('onRequest', async (request, reply) => {

@@ -111,6 +111,46 @@ async function stampingOverHttp(t: TestContext, backend: Dialect) {
     expectError({ status: huge.statusCode, body: huge.json() }, 413, 'ONEX_CORE_013_PAYLOAD_TOO_LARGE')
   })
 
+  await t.test(
+    'the routes that take JSON answer a body of another type, or of none, with a 415 naming it',
+    async () => {
+      const json = JSON.stringify({ content: 'x = 1\n', file_path: 'a.py' })
+      for (const url of ['/stamp', '/validate', '/batch', '/validate-protocol']) {
+        for (const [contentType, named] of [
+          ['text/plain', 'content-type text/plain is not accepted'],
+          // what curl -d sends when no -H names a type
+          ['application/x-www-form-urlencoded', 'content-type application/x-www-form-urlencoded'],
+          ['application/octet-stream', 'content-type application/octet-stream'],
+          [undefined, 'the body has no content-type'],
+        ] as const) {
+          const res = await app.inject({
+            method: 'POST',
+            url,
+            headers: contentType ? { 'content-type': contentType } : {},
+            payload: json,
+          })
+          const body = res.json()
+          expectError(
+            { status: res.statusCode, body },
+            415,
+            'ONEX_CORE_012_UNSUPPORTED_MEDIA_TYPE',
+            'content-type',
+          )
+          assert.ok(body.error.message.includes(named), `${url} ${contentType}: ${body.error.message}`)
+          assert.ok(body.error.message.includes('application/json'), body.error.message)
+        }
+      }
+      // the same body as JSON is taken, with or without a charset
+      const stamped = await app.inject({
+        method: 'POST',
+        url: '/stamp',
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        payload: json,
+      })
+      assert.equal(stamped.statusCode, 200, stamped.body)
+    },
+  )
+
   let stampedPython = ''
   let pythonHash = ''
   await t.test('POST /stamp: stamps text, stores the record, and is idempotent', async () => {

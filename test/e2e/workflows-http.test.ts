@@ -220,6 +220,12 @@ for (const backend of dialects) {
         `${field} named in ${JSON.stringify(res.body.error)}`,
       )
     }
+    const asText = await call('POST', '/workflows/stamp', JSON.stringify({ content: 'x' }), {
+      'content-type': 'text/plain',
+    })
+    assert.equal(asText.status, 415, JSON.stringify(asText.body))
+    assert.equal(asText.body.error.code, 'ONEX_CORE_012_UNSUPPORTED_MEDIA_TYPE')
+    assert.equal(asText.body.error.details.issues[0].field, 'content-type')
     const notFound = await call('GET', `/workflows/${randomUUID()}`)
     assert.equal(notFound.status, 404)
     assert.equal(notFound.body.error.code, 'ONEX_CORE_029_NOT_FOUND')

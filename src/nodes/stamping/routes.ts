@@ -48,41 +48,46 @@ function eventContext(request: FastifyRequest): EventContext {
 export const stampingRoutes: FastifyPluginAsyncTypebox<StampingRoutesOptions> = async (app, opts) => {
   const { service } = opts
 
-  // Any body that is not JSON arrives as raw bytes: POST /hash hashes them as they are.
-  app.removeContentTypeParser('text/plain')
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
-
-  app.post(
-    '/hash',
-    {
-      schema: {
-        ...tag,
-        summary: 'BLAKE3 of the raw body, or of JSON {content} / {content_base64}',
-        response: { 200: successSchema(S.HashData) },
+  // POST /hash takes any body: what is not JSON arrives as raw bytes and is hashed as it is. Its
+  // parser lives in a context of its own, so that the other routes, which take JSON only, answer a
+  // body of another type with a 415 naming it (a buffer there failed validation as "0 is not a
+  // known field", one issue per byte).
+  await app.register(async (raw) => {
+    // text too: fastify's text/plain parser would make a string of it
+    if (raw.hasContentTypeParser('text/plain')) raw.removeContentTypeParser('text/plain')
+    raw.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+    raw.post(
+      '/hash',
+      {
+        schema: {
+          ...tag,
+          summary: 'BLAKE3 of the raw body, or of JSON {content} / {content_base64}',
+          response: { 200: successSchema(S.HashData) },
+        },
       },
-    },
-    async (request, reply) => {
-      const body = request.body
-      const bytes = Buffer.isBuffer(body)
-        ? body
-        : body === undefined || body === null
-          ? undefined
-          : contentOf(parseHashJson(body)).bytes
-      if (bytes === undefined) {
-        throw new InvalidInputError(
-          'send the content as the raw body, or as JSON {content} or {content_base64}',
-          [{ field: 'body', message: 'is required' }],
-        )
-      }
-      const result = service.hash(bytes, eventContext(request))
-      return ok(reply, {
-        file_hash: result.fileHash,
-        size_bytes: result.sizeBytes,
-        execution_time_ms: result.executionTimeMs,
-        hash_backend: service.hashBackend,
-      })
-    },
-  )
+      async (request, reply) => {
+        const body = request.body
+        const bytes = Buffer.isBuffer(body)
+          ? body
+          : body === undefined || body === null
+            ? undefined
+            : contentOf(parseHashJson(body)).bytes
+        if (bytes === undefined) {
+          throw new InvalidInputError(
+            'send the content as the raw body, or as JSON {content} or {content_base64}',
+            [{ field: 'body', message: 'is required' }],
+          )
+        }
+        const result = service.hash(bytes, eventContext(request))
+        return ok(reply, {
+          file_hash: result.fileHash,
+          size_bytes: result.sizeBytes,
+          execution_time_ms: result.executionTimeMs,
+          hash_backend: service.hashBackend,
+        })
+      },
+    )
+  })
 
   app.post(
     '/stamp',

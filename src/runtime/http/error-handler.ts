@@ -16,7 +16,7 @@ import { issuesOf } from '../../core/schema.ts'
  */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | OnexError, request, reply) => {
-    const { code, message, details, retryAfter } = describe(error)
+    const { code, message, details, retryAfter } = describe(error, request)
     const status = errorCatalogue[code].status
     logFailure(request, error, code, status, message)
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
@@ -77,14 +77,13 @@ interface Described {
 
 const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'ONEX_CORE_013_PAYLOAD_TOO_LARGE',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'ONEX_CORE_012_UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'ONEX_CORE_007_INVALID_INPUT',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'ONEX_CORE_007_INVALID_INPUT',
   FST_ERR_CTP_INVALID_JSON_BODY: 'ONEX_CORE_007_INVALID_INPUT',
   FST_ERR_BAD_URL: 'ONEX_CORE_007_INVALID_INPUT',
 }
 
-function describe(error: FastifyError | OnexError): Described {
+function describe(error: FastifyError | OnexError, request: FastifyRequest): Described {
   if (isOnexError(error)) {
     return {
       ...publicErrorBody(error),
@@ -105,6 +104,7 @@ function describe(error: FastifyError | OnexError): Described {
       details: { location: where, issues },
     }
   }
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return unsupportedMediaType(request)
   const mapped = fe.code ? fastifyCodes[fe.code] : undefined
   if (mapped) return { code: mapped, message: fe.message }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
@@ -113,5 +113,22 @@ function describe(error: FastifyError | OnexError): Described {
   return {
     code: 'ONEX_CORE_001_INTERNAL_ERROR',
     message: errorCatalogue.ONEX_CORE_001_INTERNAL_ERROR.summary,
+  }
+}
+
+/**
+ * fastify says only "Unsupported Media Type"; the answer names the type sent and the one expected
+ * (every route with a body takes JSON, but POST /hash, which takes any type).
+ */
+function unsupportedMediaType(request: FastifyRequest): Described {
+  // a header is the client's text: quoted in part, enough to recognise it
+  const sent = request.headers['content-type']?.slice(0, 100)
+  const message = sent
+    ? `content-type ${sent} is not accepted here: send the body as JSON, with content-type application/json`
+    : 'the body has no content-type: send it as JSON, with content-type application/json'
+  return {
+    code: 'ONEX_CORE_012_UNSUPPORTED_MEDIA_TYPE',
+    message,
+    details: { issues: [{ field: 'content-type', message: 'must be application/json' }] },
   }
 }
