@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { mapWithConcurrency } from '../../core/concurrency.ts'
 import { channels, type HashObservation } from '../../core/diagnostics.ts'
 import { isOnexError, NotFoundError, OnexError } from '../../core/errors.ts'
+import { GroupCommit } from '../../core/group-commit.ts'
 import type { Blake3 } from '../../core/hashing/blake3.ts'
 import {
   createStamp,
@@ -43,6 +44,18 @@ export interface StampOutcome {
   record: StoredStamp
 }
 
+/** One stamp to write, with the context its event carries. */
+export interface StampItem {
+  request: StampRequest
+  context?: EventContext | undefined
+}
+
+/** An item with its stamp made: what a transaction writes. */
+interface PreparedStamp extends StampItem {
+  result: StampResult
+  sidecarFile: string | null
+}
+
 export interface ValidateRequest {
   content: Uint8Array
   filePath?: string | undefined
@@ -79,6 +92,8 @@ export class StampingService {
   #outbox: Outbox
   #events: StampingEvents
   #options: StampingOptions
+  /** The standalone stamps (POST /stamp, /batch's items) of concurrent callers, in shared transactions. */
+  #stamps: GroupCommit<PreparedStamp, StampOutcome, Queryable>
 
   constructor(deps: StampingServiceDeps) {
     this.#store = deps.store
@@ -87,6 +102,11 @@ export class StampingService {
     this.#outbox = deps.outbox
     this.#events = deps.events
     this.#options = deps.options
+    this.#stamps = new GroupCommit({
+      transaction: (fn) => this.#store.transaction(fn),
+      committed: () => this.#outbox.notify(),
+      write: (tx, items) => this.#write(items, tx),
+    })
   }
 
   get hashBackend(): string {
@@ -111,12 +131,17 @@ export class StampingService {
    * Stamps and stores. With `tx` (the orchestrator's stamp_creation step, through the Stamper port the
    * runtime implements with this service) the record and its event are written in the caller's
    * transaction, which the caller commits and follows with `outbox.notify()`.
+   *
+   * Without, the stamps that concurrent callers (POST /stamp, /batch's items) ask for at about the
+   * same time share one transaction, a group commit: each answer still waits for its commit, and on
+   * PGlite a commit each held POST /stamp near 250 req/s at 100 connections. The stamp is made (and
+   * the request checked) before it joins a group, so that a bad request fails alone at once; a
+   * group that still fails in the database is written again item by item.
    */
   async stamp(request: StampRequest, context: EventContext = {}, tx?: Queryable): Promise<StampOutcome> {
-    const inTransaction = <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> =>
-      tx ? fn(tx) : this.#store.transaction(fn)
-    const [outcome] = await inTransaction((tx) => this.stampMany([{ request, context }], tx))
-    if (!tx) this.#outbox.notify()
+    const prepared = this.#prepare({ request, context }, randomUUID(), this.#clock.now().toISOString())
+    if (!tx) return this.#stamps.submit(prepared)
+    const [outcome] = await this.#write([prepared], tx)
     return outcome!
   }
 
@@ -126,37 +151,45 @@ export class StampingService {
    * commits and follows with `outbox.notify()`. The same content twice is stamped once and refreshed
    * once, as two calls in a row would.
    */
-  async stampMany(
-    items: ReadonlyArray<{ request: StampRequest; context?: EventContext | undefined }>,
-    tx: Queryable,
-  ): Promise<StampOutcome[]> {
+  stampMany(items: ReadonlyArray<StampItem>, tx: Queryable): Promise<StampOutcome[]> {
     const at = this.#clock.now().toISOString()
-    const created = items.map(({ request }) => this.#createStamp(request, randomUUID(), at))
+    return this.#write(
+      items.map((item) => this.#prepare(item, randomUUID(), at)),
+      tx,
+    )
+  }
+
+  /** The stamp of an item as a new record would have it; throws on a bad request. */
+  #prepare(item: StampItem, uid: string, at: string): PreparedStamp {
+    const { request } = item
+    const result = this.#createStamp(request, uid, at)
+    const sidecarFile = result.sidecar && request.filePath ? sidecarPath(request.filePath) : null
+    return { ...item, result, sidecarFile }
+  }
+
+  async #write(items: readonly PreparedStamp[], tx: Queryable): Promise<StampOutcome[]> {
     const stored = await this.#store.upsertMany(
-      items.map(({ request }, i) => {
-        const result = created[i]!
-        return {
-          file_hash: result.fileHash,
-          namespace: result.stamp.namespace,
-          file_path: request.filePath ?? null,
-          file_size: request.content.byteLength,
-          content_type: result.fileType.contentType,
-          stamp_type: result.stampType,
-          stamp_data: { ...result.stamp },
-          intelligence_data: request.intelligenceData ?? null,
-          protocol_version: result.stamp.protocol_version,
-          op_id: randomUUID(),
-        }
-      }),
+      items.map(({ request, result }) => ({
+        file_hash: result.fileHash,
+        namespace: result.stamp.namespace,
+        file_path: request.filePath ?? null,
+        file_size: request.content.byteLength,
+        content_type: result.fileType.contentType,
+        stamp_type: result.stampType,
+        stamp_data: { ...result.stamp },
+        intelligence_data: request.intelligenceData ?? null,
+        protocol_version: result.stamp.protocol_version,
+        op_id: randomUUID(),
+      })),
       tx,
     )
     await this.#outbox.append(
       tx,
       stored.map((s, i) => this.#events.stampCreated(s.record, s.created, items[i]!.context ?? {})),
     )
-    return items.map(({ request }, i) => {
+    return items.map(({ request, result: made, sidecarFile }, i) => {
       const { record, created: isNew } = stored[i]!
-      let result = created[i]!
+      let result = made
       // The content was stamped before in this namespace: keep its first identity, so that stamping
       // the same content again yields the same stamp.
       const uid = String(record.stamp_data['uid'])
@@ -166,7 +199,7 @@ export class StampingService {
       return {
         stampedContent: result.stampedBytes,
         sidecar: result.sidecar,
-        sidecarPath: result.sidecar && request.filePath ? sidecarPath(request.filePath) : null,
+        sidecarPath: sidecarFile,
         fileHash: result.fileHash,
         stampType: result.stampType,
         fileKind: result.fileType.kind,
