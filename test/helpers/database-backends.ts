@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { TestContext } from 'node:test'
+import { migrate } from '../../src/adapters/db/migrate.ts'
 import { openPgliteDatabase } from '../../src/adapters/db/pglite/pglite-database.ts'
 import {
   openPostgresDatabase,
@@ -106,4 +107,15 @@ export async function postgresBackend(t: TestContext, url: string): Promise<Back
 /** Why a test on `dialect` cannot run here (node:test's `skip` option), or false when it can. */
 export function skipReason(dialect: Dialect): string | false {
   return dialect === 'postgres' && !testDatabaseUrl ? noPostgresReason : false
+}
+
+/**
+ * A new database on `dialect` with every migration applied, closed or dropped when `t` ends: the
+ * start of a node's suite that runs on both backends (skip it with `skipReason` first).
+ */
+export async function migratedDatabase(t: TestContext, dialect: Dialect): Promise<Database> {
+  const backend = dialect === 'pglite' ? pgliteBackend : await postgresBackend(t, testDatabaseUrl!)
+  const db = await backend.fresh(t)
+  await migrate(db)
+  return db
 }

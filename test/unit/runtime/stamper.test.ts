@@ -1,25 +1,15 @@
 import assert from 'node:assert/strict'
 import { type TestContext, test } from 'node:test'
-import { migrate } from '../../../src/adapters/db/migrate.ts'
 import { SqlOutbox } from '../../../src/adapters/events/sql-outbox.ts'
 import { loadBlake3 } from '../../../src/core/hashing/blake3.ts'
 import { systemClock } from '../../../src/ports/clock.ts'
 import type { StamperRequest } from '../../../src/ports/stamper.ts'
 import { loadNodeContract } from '../../../src/runtime/contracts.ts'
 import { createStamper } from '../../../src/runtime/stamper.ts'
-import {
-  type Backend,
-  dialects,
-  pgliteBackend,
-  postgresBackend,
-  skipReason,
-  testDatabaseUrl,
-} from '../../helpers/database-backends.ts'
+import { dialects, migratedDatabase, skipReason } from '../../helpers/database-backends.ts'
 
 async function stamperOn(t: TestContext, dialect: (typeof dialects)[number]) {
-  const backend: Backend = dialect === 'pglite' ? pgliteBackend : await postgresBackend(t, testDatabaseUrl!)
-  const db = await backend.fresh(t)
-  await migrate(db)
+  const db = await migratedDatabase(t, dialect)
   const outbox = new SqlOutbox(db)
   t.after(() => outbox.close())
   const stamper = createStamper({

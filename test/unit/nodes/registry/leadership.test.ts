@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict'
 import { type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { migrate } from '../../../../src/adapters/db/migrate.ts'
 import { Leadership, StaleEpochError } from '../../../../src/nodes/registry/leadership.ts'
 import type { Database } from '../../../../src/ports/database.ts'
-import {
-  type Backend,
-  dialects,
-  pgliteBackend,
-  postgresBackend,
-  skipReason,
-  testDatabaseUrl,
-} from '../../../helpers/database-backends.ts'
+import { dialects, migratedDatabase, skipReason } from '../../../helpers/database-backends.ts'
 
 async function fresh(t: TestContext, dialect: (typeof dialects)[number]): Promise<Database> {
-  const backend: Backend = dialect === 'pglite' ? pgliteBackend : await postgresBackend(t, testDatabaseUrl!)
-  const db = await backend.fresh(t)
-  await migrate(db)
-  return db
+  return migratedDatabase(t, dialect)
 }
 
 for (const dialect of dialects) {

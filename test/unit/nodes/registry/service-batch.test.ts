@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { type TestContext, test } from 'node:test'
-import { migrate } from '../../../../src/adapters/db/migrate.ts'
 import { SqlOutbox } from '../../../../src/adapters/events/sql-outbox.ts'
 import type { Introspection } from '../../../../src/core/registry/payloads.ts'
 import type { RegistryInput } from '../../../../src/nodes/registry/apply.ts'
@@ -13,20 +12,10 @@ import { systemClock } from '../../../../src/ports/clock.ts'
 import type { Database } from '../../../../src/ports/database.ts'
 import { loadNodeContract } from '../../../../src/runtime/contracts.ts'
 import { registryEventSettings } from '../../../../src/runtime/nodes.ts'
-import {
-  type Backend,
-  type Dialect,
-  dialects,
-  pgliteBackend,
-  postgresBackend,
-  skipReason,
-  testDatabaseUrl,
-} from '../../../helpers/database-backends.ts'
+import { type Dialect, dialects, migratedDatabase, skipReason } from '../../../helpers/database-backends.ts'
 
 async function setup(t: TestContext, dialect: Dialect, namespace: string | undefined) {
-  const backend: Backend = dialect === 'pglite' ? pgliteBackend : await postgresBackend(t, testDatabaseUrl!)
-  const db: Database = await backend.fresh(t)
-  await migrate(db)
+  const db: Database = await migratedDatabase(t, dialect)
   const events = new RegistryEvents(
     registryEventSettings(
       loadNodeContract('registry'),

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { type TestContext, test } from 'node:test'
-import { migrate } from '../../../../src/adapters/db/migrate.ts'
 import { SqlOutbox } from '../../../../src/adapters/events/sql-outbox.ts'
 import { publishedTopics } from '../../../../src/core/contracts/parse.ts'
 import { InvalidInputError } from '../../../../src/core/errors.ts'
@@ -11,20 +10,11 @@ import { StampStore } from '../../../../src/nodes/stamping/store.ts'
 import { systemClock } from '../../../../src/ports/clock.ts'
 import type { Database } from '../../../../src/ports/database.ts'
 import { loadNodeContract } from '../../../../src/runtime/contracts.ts'
-import {
-  type Backend,
-  dialects,
-  pgliteBackend,
-  postgresBackend,
-  skipReason,
-  testDatabaseUrl,
-} from '../../../helpers/database-backends.ts'
+import { dialects, migratedDatabase, skipReason } from '../../../helpers/database-backends.ts'
 
 /** The service on a fresh database whose transactions (top level: what a commit costs) are counted. */
 async function serviceOn(t: TestContext, dialect: (typeof dialects)[number]) {
-  const backend: Backend = dialect === 'pglite' ? pgliteBackend : await postgresBackend(t, testDatabaseUrl!)
-  const db = await backend.fresh(t)
-  await migrate(db)
+  const db = await migratedDatabase(t, dialect)
   const outbox = new SqlOutbox(db)
   t.after(() => outbox.close())
   const counted = { transactions: 0 }
