@@ -9,6 +9,7 @@ import { openPostgresDatabase } from '../../src/adapters/db/postgres/postgres-da
 import {
   ConflictError,
   DatabaseError,
+  InvalidInputError,
   NotFoundError,
   OnexError,
   TimeoutError,
@@ -314,6 +315,32 @@ async function contract(t: TestContext, backend: Backend): Promise<void> {
     const script = await db.execScript('SELECT 1; SELECT * FROM no_such_table').catch((e: unknown) => e)
     assert.ok(script instanceof OnexError)
   })
+
+  await t.test(
+    'a statement run again gives each call its own result, also after DDL changed its table',
+    async () => {
+      // PGlite keeps a prepared plan per SQL text: the same text must still bind each call's values,
+      // fail alone when a call is bad, and follow its table when DDL (through query or a script) adds
+      // a column under the kept plan
+      await db.query('CREATE TABLE contract_again (a int PRIMARY KEY)')
+      const insert = 'INSERT INTO contract_again (a) VALUES ($1) RETURNING a'
+      for (const a of [1, 2, 3]) assert.deepEqual((await db.query(insert, [a])).rows, [{ a }])
+      await assert.rejects(db.query(insert, [2]), ConflictError)
+      await assert.rejects(db.query(insert, ['not a number']), InvalidInputError)
+      assert.deepEqual((await db.query(insert, [4])).rows, [{ a: 4 }])
+      const everything = 'SELECT * FROM contract_again WHERE a = $1'
+      assert.deepEqual((await db.query(everything, [1])).rows, [{ a: 1 }])
+      await db.query('ALTER TABLE contract_again ADD COLUMN b text DEFAULT $$x$$')
+      assert.deepEqual((await db.query(everything, [1])).rows, [{ a: 1, b: 'x' }])
+      await db.execScript('ALTER TABLE contract_again ADD COLUMN c int DEFAULT 7')
+      assert.deepEqual((await db.query(everything, [2])).rows, [{ a: 2, b: 'x', c: 7 }])
+      await db.transaction(async (tx) => {
+        assert.deepEqual((await tx.query(everything, [3])).rows, [{ a: 3, b: 'x', c: 7 }])
+        assert.deepEqual((await tx.query(insert, [5])).rows, [{ a: 5 }])
+      })
+      await db.query('DROP TABLE contract_again')
+    },
+  )
 
   await t.test('a script that fails inside its own BEGIN leaves no transaction open', async () => {
     // one connection, so the next statements run where the script failed

@@ -5,6 +5,7 @@ import type { Database, DatabaseHealth, Queryable, QueryResult, Row } from '../.
 import { withSavepoint } from '../savepoint.ts'
 import { toDomainError } from '../sql-errors.ts'
 import { lockDataDir } from './data-dir-lock.ts'
+import { PreparedStatements } from './prepared-statements.ts'
 import { pgliteSettings } from './settings.ts'
 
 export interface PgliteOptions {
@@ -38,6 +39,7 @@ export const analyzeDueSql = `SELECT format('%I.%I', schemaname, relname) AS nam
  * (NODEFS), so an acknowledged commit is in the kernel's
  * page cache when we answer: a `kill -9` of this process loses nothing (test/e2e/crash-durability).
  * PGlite is one connection: it serialises queries, and `transaction` holds it exclusively.
+ * Every `query` runs a named prepared statement, kept per SQL text (PreparedStatements).
  */
 export async function openPgliteDatabase(options: PgliteOptions = {}): Promise<Database> {
   let unlock = () => {}
@@ -65,6 +67,7 @@ export function pgliteClusterExists(dataDir: string): boolean {
 class PgliteDatabase implements Database {
   readonly dialect = 'pglite'
   #pg: PGlite
+  #statements: PreparedStatements
   #closing: Promise<void> | undefined
 
   #unlock: () => void
@@ -75,6 +78,7 @@ class PgliteDatabase implements Database {
 
   constructor(pg: PGlite, unlock: () => void, analyzeIntervalMs: number) {
     this.#pg = pg
+    this.#statements = new PreparedStatements(pg)
     this.#unlock = unlock
     if (analyzeIntervalMs > 0) {
       this.#analyzeTimer = setInterval(() => {
@@ -112,7 +116,10 @@ class PgliteDatabase implements Database {
   query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
     return this.#turn(async () => {
       try {
-        return toResult<R>(await this.#pg.query<R>(sql, params as unknown[] | undefined))
+        const res = await this.#pg.runExclusive(() => this.#statements.query<R>(sql, params ?? []))
+        // as PGlite's own query does outside a transaction: the writes go to the file system now
+        await this.#pg.syncToFs()
+        return toResult<R>(res)
       } catch (err) {
         throw toDomainError(err)
       }
@@ -128,7 +135,7 @@ class PgliteDatabase implements Database {
     try {
       return await this.#pg.transaction(async (tx) => {
         try {
-          return await fn(new PgliteTransaction(tx))
+          return await fn(new PgliteTransaction(this.#pg, this.#statements, tx))
         } catch (err) {
           thrownByFn = { err }
           throw err
@@ -151,6 +158,9 @@ class PgliteDatabase implements Database {
         // would refuse every later query: end it.
         if (!this.#pg.closed && this.#pg.isInTransaction()) await this.#pg.query('ROLLBACK').catch(() => {})
         throw toDomainError(err)
+      } finally {
+        // a script changes the schema (migrations): plans kept from before may no longer fit it
+        if (!this.#pg.closed) await this.#pg.runExclusive(() => this.#statements.forgetAll()).catch(() => {})
       }
     })
   }
@@ -178,17 +188,23 @@ class PgliteDatabase implements Database {
 
 /** A transaction, or a savepoint inside one when `transaction` is called again. */
 class PgliteTransaction implements Queryable {
+  #pg: PGlite
+  #statements: PreparedStatements
   #tx: Transaction
   #depth: number
 
-  constructor(tx: Transaction, depth = 0) {
+  constructor(pg: PGlite, statements: PreparedStatements, tx: Transaction, depth = 0) {
+    this.#pg = pg
+    this.#statements = statements
     this.#tx = tx
     this.#depth = depth
   }
 
   async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    if (this.#tx.closed) throw toDomainError(new Error('Transaction is closed'))
     try {
-      return toResult<R>(await this.#tx.query<R>(sql, params as unknown[] | undefined))
+      // PGlite's transaction holds the connection for us; the statement runs inside it
+      return toResult<R>(await this.#pg.runExclusive(() => this.#statements.query<R>(sql, params ?? [])))
     } catch (err) {
       throw toDomainError(err)
     }
@@ -199,7 +215,7 @@ class PgliteTransaction implements Queryable {
     return withSavepoint(
       (sql) => this.query(sql),
       depth,
-      () => fn(new PgliteTransaction(this.#tx, depth)),
+      () => fn(new PgliteTransaction(this.#pg, this.#statements, this.#tx, depth)),
     )
   }
 }
