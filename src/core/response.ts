@@ -1,4 +1,5 @@
 import Type, { type TSchema } from 'typebox'
+import { roundMs } from './duration.ts'
 import { errorCodes } from './errors.ts'
 
 /**
@@ -48,6 +49,6 @@ export function ok<T>(reply: ReplyTiming, data: T, message?: string) {
     status: 'success' as const,
     data,
     ...(message === undefined ? {} : { message }),
-    metadata: { correlation_id: reply.request.id, duration_ms: reply.elapsedTime },
+    metadata: { correlation_id: reply.request.id, duration_ms: roundMs(reply.elapsedTime) },
   }
 }

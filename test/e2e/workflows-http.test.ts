@@ -71,6 +71,12 @@ for (const backend of dialects) {
       steps,
     )
     assert.ok(wf.steps.every((s: Json) => s.status === 'completed' && s.attempts === 1))
+    // durations to the microsecond, without the float noise of a performance.now() difference
+    const microseconds = (ms: number) => ms === Math.round(ms * 1000) / 1000
+    assert.ok(
+      [wf, ...wf.steps].every((x: Json) => microseconds(x.duration_ms)),
+      JSON.stringify(wf.steps),
+    )
     assert.match(wf.stamped_content, /^# ONEX:uid=.*,hash=[0-9a-f]{64}/)
 
     // the stamp is the one POST /stamp makes: same hash, same stored record, found by GET /stamp

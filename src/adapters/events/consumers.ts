@@ -1,3 +1,4 @@
+import { roundMs } from '../../core/duration.ts'
 import { sessionIdOf } from '../../core/events/trace.ts'
 import type { Queryable } from '../../ports/database.ts'
 import type { DeliveredEvent } from '../../ports/event-bus.ts'
@@ -74,7 +75,7 @@ export function withEventLog(
           consumer_group: groupId,
           status: 'failed',
           error: err instanceof Error ? err.message : String(err),
-          duration_ms: performance.now() - started,
+          duration_ms: roundMs(performance.now() - started),
         }),
       )
       throw err
@@ -84,7 +85,7 @@ export function withEventLog(
         direction: 'consumed',
         consumer_group: groupId,
         status: 'ok',
-        duration_ms: performance.now() - started,
+        duration_ms: roundMs(performance.now() - started),
       }),
     )
   }
@@ -107,7 +108,7 @@ export function withBatchEventLog(
       error = err instanceof Error ? err.message : String(err)
       throw err
     } finally {
-      const duration_ms = performance.now() - started
+      const duration_ms = roundMs(performance.now() - started)
       for (const event of events)
         recorder.record(
           deliveredEntry(event, {

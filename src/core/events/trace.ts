@@ -1,3 +1,4 @@
+import { roundMs as round } from '../duration.ts'
 import { InvalidInputError } from '../errors.ts'
 import type { OnexEnvelopeV1 } from './envelope.ts'
 
@@ -111,4 +112,3 @@ export function sessionTimeline<E extends TraceEntry>(
 }
 
 const time = (e: TraceEntry) => Date.parse(e.recorded_at)
-const round = (ms: number) => Math.round(ms * 1000) / 1000

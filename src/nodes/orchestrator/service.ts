@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { WorkflowStep } from '../../core/contracts/schema.ts'
+import { roundMs } from '../../core/duration.ts'
 import { NotFoundError, OnexError, UnavailableError } from '../../core/errors.ts'
 import { GroupCommit } from '../../core/group-commit.ts'
 import type { Blake3 } from '../../core/hashing/blake3.ts'
@@ -605,7 +606,7 @@ export class WorkflowService {
           'ONEX_CORE_001_INTERNAL_ERROR',
           `stamp_creation stored hash ${outcome.fileHash}, hash_generation computed ${w.hash}`,
         )
-      const durationMs = performance.now() - w.t0
+      const durationMs = roundMs(performance.now() - w.t0)
       steps.push(...w.progress.finished, {
         workflowId: w.r.id,
         step: 'stamp_creation',
@@ -644,7 +645,7 @@ export class WorkflowService {
     const durations: number[] = []
     for (const f of group) {
       const { r, progress } = f
-      const durationMs = performance.now() - r.acceptedAt
+      const durationMs = roundMs(performance.now() - r.acceptedAt)
       durations.push(durationMs)
       if (f.kind === 'failed') {
         const move = fsm.move(PROCESSING, FAILED)
@@ -678,7 +679,7 @@ export class WorkflowService {
         continue
       }
       const move = fsm.move(PROCESSING, COMPLETED)
-      const stepMs = performance.now() - f.t0
+      const stepMs = roundMs(performance.now() - f.t0)
       steps.push({
         workflowId: r.id,
         step: 'event_publishing',

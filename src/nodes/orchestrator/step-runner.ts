@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { WorkflowStep } from '../../core/contracts/schema.ts'
+import { roundMs } from '../../core/duration.ts'
 import { isOnexError, OnexError, TimeoutError } from '../../core/errors.ts'
 import { backoffMs, shouldRetry } from '../../core/workflow/retry.ts'
 
@@ -24,7 +25,7 @@ export async function runStep<T>(
     if (n > 1) await sleep(backoffMs(step.retry_policy, n))
     try {
       const value = await withTimeout(step, (signal) => attempt(signal, n))
-      return { ok: true, value, attempts: n, startedAt, durationMs: performance.now() - started }
+      return { ok: true, value, attempts: n, startedAt, durationMs: roundMs(performance.now() - started) }
     } catch (err) {
       const error = isOnexError(err)
         ? err
@@ -34,7 +35,7 @@ export async function runStep<T>(
       // an unexpected failure (a bug, or a driver error not translated) may be transient: retry it too
       const retryable = isOnexError(err) ? err.retryable : true
       if (!shouldRetry(step.retry_policy, n, retryable))
-        return { ok: false, error, attempts: n, startedAt, durationMs: performance.now() - started }
+        return { ok: false, error, attempts: n, startedAt, durationMs: roundMs(performance.now() - started) }
     }
   }
 }

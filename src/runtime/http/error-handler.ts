@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { roundMs } from '../../core/duration.ts'
 import {
   type ErrorCode,
   errorCatalogue,
@@ -64,7 +65,7 @@ export function sendError(
     .send({
       status: 'error',
       error: details ? { code, message, details } : { code, message },
-      metadata: { correlation_id: request.id, duration_ms: reply.elapsedTime },
+      metadata: { correlation_id: request.id, duration_ms: roundMs(reply.elapsedTime) },
     })
 }
 
