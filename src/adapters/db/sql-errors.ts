@@ -54,6 +54,20 @@ export function isServerError(err: unknown): boolean {
   return sqlState !== undefined && !sqlState.startsWith('08') && !sqlState.startsWith('57P')
 }
 
+/**
+ * A prepared statement whose table changed under it so that its result columns differ (DDL after it was
+ * prepared): PostgreSQL refuses to run the kept plan. The call did nothing; prepared again, it runs.
+ * The error is the driver's (pg or PGlite), or a domain error that carries it as `cause`.
+ */
+export function isStalePlan(err: unknown): boolean {
+  const driver = err instanceof OnexError ? err.cause : err
+  return (
+    sqlStateOf(driver) === '0A000' &&
+    driver instanceof Error &&
+    driver.message.includes('cached plan must not change result type')
+  )
+}
+
 /** A SQLSTATE is five digits or capitals; node's errno codes (`ECONNREFUSED`, `EPIPE`) are not SQLSTATEs. */
 function sqlStateOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null | undefined)?.code

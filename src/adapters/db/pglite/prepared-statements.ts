@@ -1,4 +1,5 @@
 import { type messages, type PGlite, parse, protocol, type Results } from '@electric-sql/pglite'
+import { isStalePlan } from '../sql-errors.ts'
 
 type BackendMessage = messages.BackendMessage
 type ParameterDescriptionMessage = messages.ParameterDescriptionMessage
@@ -51,7 +52,7 @@ export class PreparedStatements {
       // result type"): prepare the statement again. The failed call did nothing, so outside a
       // transaction it runs again at once; inside one the transaction is aborted, and the caller's
       // retry will find the new statement.
-      if ((err as { code?: string }).code !== '0A000' || !this.#bySql.has(sql)) throw err
+      if (!isStalePlan(err) || !this.#bySql.has(sql)) throw err
       await this.#forget(sql)
       if (this.#pg.isInTransaction()) throw err
       return this.#execute<R>(await this.#get(sql), params)

@@ -11,6 +11,7 @@ import type {
 import { withSavepoint } from '../savepoint.ts'
 import { toDomainError } from '../sql-errors.ts'
 import { Session } from './session.ts'
+import { StatementNames } from './statement-names.ts'
 import { typeParsers } from './type-parsers.ts'
 
 export interface PostgresOptions {
@@ -64,7 +65,8 @@ export const poolWarningIntervalMs = 10_000
  * Connections: every call checks one client out and always gives it back; a client whose connection
  * broke (network error, client-side timeout, failed ROLLBACK) is destroyed instead of being reused, and
  * one left inside a transaction is rolled back first. `query` uses the extended protocol (one statement,
- * like PGlite); `execScript` the simple protocol (several statements).
+ * like PGlite), each SQL text prepared once per connection (StatementNames); `execScript` the simple
+ * protocol (several statements).
  */
 export async function openPostgresDatabase(options: PostgresOptions): Promise<Database> {
   const o = resolveOptions(options)
@@ -120,6 +122,8 @@ class PostgresDatabase implements Database {
   #options: ResolvedOptions
   #closing: Promise<void> | undefined
   #lastWarning = Number.NEGATIVE_INFINITY
+  /** Shared by the pool's connections: each prepares a text once, under the same name. */
+  #statementNames = new StatementNames()
 
   constructor(pool: pg.Pool, options: ResolvedOptions) {
     this.#pool = pool
@@ -181,7 +185,7 @@ class PostgresDatabase implements Database {
     } catch (err) {
       throw toDomainError(err)
     }
-    const session = new Session(client)
+    const session = new Session(client, this.#statementNames)
     try {
       return await fn(session)
     } finally {

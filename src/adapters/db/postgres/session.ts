@@ -1,7 +1,8 @@
 import type pg from 'pg'
 import { DatabaseError } from '../../../core/errors.ts'
 import type { QueryResult, Row } from '../../../ports/database.ts'
-import { isServerError, toDomainError } from '../sql-errors.ts'
+import { isServerError, isStalePlan, toDomainError } from '../sql-errors.ts'
+import type { StatementNames } from './statement-names.ts'
 
 /**
  * One client checked out of the pool for one call or one transaction. It remembers whether the
@@ -11,6 +12,7 @@ import { isServerError, toDomainError } from '../sql-errors.ts'
  */
 export class Session {
   #client: pg.PoolClient
+  #names: StatementNames
   #broken: Error | undefined
   #released = false
   #mustRollback = false
@@ -20,23 +22,39 @@ export class Session {
     this.#broken ??= err
   }
 
-  constructor(client: pg.PoolClient) {
+  constructor(client: pg.PoolClient, names: StatementNames) {
     this.#client = client
+    this.#names = names
     client.on('error', this.#onError)
   }
 
-  /** One statement, extended protocol (like PGlite: several statements in one string are refused). */
+  /**
+   * One statement, extended protocol (like PGlite: several statements in one string are refused),
+   * prepared under its text's name on this connection the first time (StatementNames).
+   */
   async query<R extends Row = Row>(
     sql: string,
     params?: readonly unknown[],
     timeoutMs?: number,
   ): Promise<QueryResult<R>> {
-    const res = await this.#run<R>({
+    const config = (name: string | undefined) => ({
       text: sql,
       values: params as unknown[] | undefined,
-      queryMode: 'extended',
+      ...(name ? { name } : { queryMode: 'extended' as const }),
       ...(timeoutMs ? { query_timeout: timeoutMs } : {}),
     })
+    const name = this.#names.nameOf(sql)
+    let res: pg.QueryResult<R>
+    try {
+      res = await this.#run<R>(config(name))
+    } catch (err) {
+      if (!name || !isStalePlan(err)) throw err
+      // the call did nothing: outside a transaction it runs again at once, unnamed; inside one the
+      // transaction is aborted, and the caller's retry runs it unnamed
+      this.#names.stale(sql)
+      if (this.#client.getTransactionStatus() !== 'I') throw err
+      res = await this.#run<R>(config(undefined))
+    }
     return { rows: res.rows, rowCount: res.rowCount ?? res.rows.length }
   }
 
