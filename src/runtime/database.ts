@@ -20,6 +20,7 @@ export type DatabaseConfig = Pick<
   | 'dbStatementTimeoutMs'
   | 'dbConnectionTimeoutMs'
   | 'dbApplicationName'
+  | 'dbPreparedStatements'
 >
 
 /** The configured database: PostgreSQL when DATABASE_URL is set, else PGlite under the data dir. */
@@ -35,6 +36,7 @@ export async function openDatabase(
     statementTimeoutMs: config.dbStatementTimeoutMs,
     connectionTimeoutMs: config.dbConnectionTimeoutMs,
     applicationName: config.dbApplicationName,
+    preparedStatements: config.dbPreparedStatements,
     onPoolWarning: (inUse, size) => {
       metrics?.dbPoolSaturated.inc()
       logger?.warn({ inUse, size }, 'database pool more than 90% in use')

@@ -342,6 +342,28 @@ async function contract(t: TestContext, backend: Backend): Promise<void> {
     },
   )
 
+  await t.test('PostgreSQL prepares a SQL text once per connection, or never when told not to', async (t) => {
+    if (!backend.reopen) {
+      t.skip('PGlite: its statement cache has its own tests (pglite-prepared-statements)')
+      return
+    }
+    const sql = 'SELECT $1::int + 1 AS n'
+    const prepared = async (db: Queryable) =>
+      (
+        await db.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1',
+          [sql],
+        )
+      ).rows[0]!.n
+    // one connection, so that pg_prepared_statements is the one the statements ran on
+    const named = await backend.reopen(t, { poolSize: 1 })
+    for (const n of [1, 2, 3]) assert.deepEqual((await named.query(sql, [n])).rows, [{ n: n + 1 }])
+    assert.equal(await prepared(named), 1)
+    const unnamed = await backend.reopen(t, { poolSize: 1, preparedStatements: false })
+    for (const n of [1, 2, 3]) assert.deepEqual((await unnamed.query(sql, [n])).rows, [{ n: n + 1 }])
+    assert.equal(await prepared(unnamed), 0)
+  })
+
   await t.test('a script that fails inside its own BEGIN leaves no transaction open', async () => {
     // one connection, so the next statements run where the script failed
     const one = backend.reopen ? await backend.reopen(t, { poolSize: 1 }) : db

@@ -116,6 +116,14 @@ export const configKeys = {
     default: 2000,
     description: 'Longest wait to connect to PostgreSQL, or for a free pooled connection',
   },
+  dbPreparedStatements: {
+    env: 'OMNINODE_DB_PREPARED_STATEMENTS',
+    yaml: 'db_prepared_statements',
+    schema: Type.Boolean(),
+    default: true,
+    description:
+      'PostgreSQL: prepare each SQL statement once per connection; `false` behind a pooler that does not keep prepared statements (PgBouncer in transaction mode before 1.21)',
+  },
   dbApplicationName: {
     env: 'OMNINODE_DB_APPLICATION_NAME',
     yaml: 'db_application_name',

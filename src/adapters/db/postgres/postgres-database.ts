@@ -39,6 +39,12 @@ export interface PostgresOptions {
    * @default 'omninode-bridge'
    */
   applicationName?: string
+  /**
+   * Prepare each SQL text once per connection (StatementNames); off, every statement is sent unnamed
+   * (for a pooler that does not keep prepared statements across its server connections).
+   * @default true
+   */
+  preparedStatements?: boolean
   /** Called, at most every {@link poolWarningIntervalMs}, while more than 90% of the pool is in use. */
   onPoolWarning?: (inUse: number, size: number) => void
   /** An idle connection failed (server restart, network). The pool drops it and opens another on demand. */
@@ -106,6 +112,7 @@ function resolveOptions(options: PostgresOptions): ResolvedOptions {
     statementTimeoutMs: options.statementTimeoutMs ?? postgresDefaults.statementTimeoutMs,
     connectionTimeoutMs: options.connectionTimeoutMs ?? postgresDefaults.connectionTimeoutMs,
     applicationName: options.applicationName ?? postgresDefaults.applicationName,
+    preparedStatements: options.preparedStatements ?? true,
   }
   if (!Number.isInteger(o.poolSize) || o.poolSize < 1 || o.poolSize > postgresDefaults.maxPoolSize) {
     throw new ConfigError('poolSize', `expected an integer from 1 to ${postgresDefaults.maxPoolSize}`)
@@ -123,11 +130,12 @@ class PostgresDatabase implements Database {
   #closing: Promise<void> | undefined
   #lastWarning = Number.NEGATIVE_INFINITY
   /** Shared by the pool's connections: each prepares a text once, under the same name. */
-  #statementNames = new StatementNames()
+  #statementNames: StatementNames
 
   constructor(pool: pg.Pool, options: ResolvedOptions) {
     this.#pool = pool
     this.#options = options
+    this.#statementNames = new StatementNames(options.preparedStatements ? undefined : 0)
     if (options.onPoolWarning) pool.on('acquire', () => this.#checkSaturation())
   }
 
