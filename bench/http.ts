@@ -45,7 +45,7 @@ const WARMUP_S = 2
 const CONNECTIONS = [100, 1000]
 const serverScript = fileURLToPath(new URL('./http-server.ts', import.meta.url))
 /** What bin/omninode passes to node (its comment says why). */
-const bridgeNodeFlags = ['--max-semi-space-size=4']
+const bridgeNodeFlags = ['--max-semi-space-size=4', '--max-old-space-size=1024']
 
 const goals = {
   hashVsBare: 0.6,
