@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { mapWithConcurrency } from '../../core/concurrency.ts'
 import { channels, type HashObservation } from '../../core/diagnostics.ts'
+import { roundMs } from '../../core/duration.ts'
 import { isOnexError, NotFoundError, OnexError } from '../../core/errors.ts'
 import { GroupCommit } from '../../core/group-commit.ts'
 import type { Blake3 } from '../../core/hashing/blake3.ts'
@@ -120,7 +121,7 @@ export class StampingService {
   ): { fileHash: string; sizeBytes: number; executionTimeMs: number } {
     const started = performance.now()
     const fileHash = this.#blake3.hashHex(content)
-    const executionTimeMs = performance.now() - started
+    const executionTimeMs = roundMs(performance.now() - started)
     this.#observe('hash', content.byteLength, executionTimeMs)
     const result = { fileHash, sizeBytes: content.byteLength, executionTimeMs }
     this.#outbox.defer([this.#events.hashGenerated(result, this.#blake3.backend, context)])

@@ -11,6 +11,7 @@ import {
   type EventsPublishedObservation,
   type RelayFailedObservation,
 } from '../../core/diagnostics.ts'
+import { roundMs } from '../../core/duration.ts'
 import { UnavailableError } from '../../core/errors.ts'
 import type { EnvelopeSource } from '../../core/events/envelope.ts'
 import { topicDefinitions } from '../../core/events/topics.ts'
@@ -181,7 +182,7 @@ export class EventBackbone implements EventConsumers {
     }))
     return {
       status: health.ok ? 'up' : 'down',
-      latency_ms: Number(health.latencyMs.toFixed(3)),
+      latency_ms: roundMs(health.latencyMs),
       detail: `${bus.kind}${health.error ? ` (${health.error})` : ''}, ${backlog}`,
     }
   }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
+import { roundMs } from '../../core/duration.ts'
 import { ok, successSchema } from '../../core/response.ts'
 import type { Database } from '../../ports/database.ts'
 import type { BridgeMetrics } from '../metrics.ts'
@@ -61,7 +62,7 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Prom
         components: {
           database: {
             status: db.ok ? 'up' : 'down',
-            latency_ms: Number(db.latencyMs.toFixed(3)),
+            latency_ms: roundMs(db.latencyMs),
             ...(db.error ? { detail: db.error } : { detail: deps.db.dialect }),
           },
           hashing: { status: 'up', detail: `blake3 ${deps.hashBackend}` },
