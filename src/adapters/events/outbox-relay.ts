@@ -2,6 +2,7 @@ import { ExponentialBackoff, type IBackoff } from 'cockatiel'
 import type { OnexEnvelopeV1 } from '../../core/events/envelope.ts'
 import type { Database, Queryable } from '../../ports/database.ts'
 import type { EventBus, OutgoingMessage } from '../../ports/event-bus.ts'
+import type { OutboxEnvelopes } from './outbox-envelopes.ts'
 import { recordTime } from './record-time.ts'
 
 export interface OutboxRelayOptions {
@@ -23,6 +24,11 @@ export interface OutboxRelayOptions {
   onRecovered?: (failures: number) => void
   /** These messages were published (and left the outbox). */
   onPublished?: (messages: readonly OutgoingMessage[]) => void
+  /**
+   * The messages this process's outbox wrote, by row id (the SqlOutbox's `envelopes`): those are
+   * published as they are, and only the others are read from the table.
+   */
+  envelopes?: OutboxEnvelopes
 }
 
 export type RelayPass = { published: number } | 'locked'
@@ -31,6 +37,10 @@ export type RelayPass = { published: number } | 'locked'
 const relayLockKey = 0x6f6e7862 // 'onxb'
 
 const selectUnsent = 'SELECT id, topic, envelope FROM event_outbox ORDER BY id LIMIT $1'
+const selectUnsentIds = 'SELECT id FROM event_outbox ORDER BY id LIMIT $1'
+const selectByIds = 'SELECT id, topic, envelope FROM event_outbox WHERE id = ANY($1::bigint[])'
+
+type Row = { id: number | string; topic: string; envelope: OnexEnvelopeV1 }
 
 /**
  * Deletes the sent rows and logs them as published, in one statement: an event leaves the outbox
@@ -79,6 +89,7 @@ export class OutboxRelay {
   #bus: EventBus
   #opts: Required<Pick<OutboxRelayOptions, 'batchSize' | 'pollIntervalMs' | 'lockRetryMs' | 'wakeDelayMs'>>
   #on: Pick<OutboxRelayOptions, 'onError' | 'onRecovered' | 'onPublished'>
+  #envelopes: OutboxEnvelopes | undefined
   #backoff: ExponentialBackoff<unknown>
   #running: Promise<void> | undefined
   #stopping: Promise<void> | undefined
@@ -100,6 +111,7 @@ export class OutboxRelay {
       wakeDelayMs: options.wakeDelayMs ?? 5,
     }
     this.#on = options
+    this.#envelopes = options.envelopes
     this.#backoff = new ExponentialBackoff({
       initialDelay: options.initialBackoffMs ?? 100,
       maxDelay: options.maxBackoffMs ?? 30_000,
@@ -166,17 +178,41 @@ export class OutboxRelay {
   }
 
   async #pass(q: Queryable): Promise<{ published: number }> {
-    const { rows } = await q.query<{ id: number; topic: string; envelope: OnexEnvelopeV1 }>(selectUnsent, [
-      this.#opts.batchSize,
-    ])
-    if (rows.length === 0) return { published: 0 }
-    const messages = rows.map((r) => ({ topic: r.topic, envelope: r.envelope }))
+    const unsent = await this.#oldestUnsent(q)
+    if (unsent.length === 0) return { published: 0 }
+    const ids = unsent.map((u) => u.id)
+    const messages = unsent.map((u) => u.message)
     const handedAt = recordTime()
     // untilConsumed: on the in-process bus the events exist only in memory until consumers commit them
     await this.#bus.publishBatch(messages, { untilConsumed: true })
-    await q.query(deleteAndLog, [rows.map((r) => r.id), handedAt])
+    await q.query(deleteAndLog, [ids, handedAt])
+    this.#envelopes?.forget(ids)
     this.#on.onPublished?.(messages)
-    return { published: rows.length }
+    return { published: ids.length }
+  }
+
+  /**
+   * Up to batchSize of the oldest unsent rows, in id order, each with its message: the messages this
+   * process's outbox remembers are not read back from the table.
+   */
+  async #oldestUnsent(q: Queryable): Promise<Array<{ id: number | string; message: OutgoingMessage }>> {
+    const envelopes = this.#envelopes
+    if (!envelopes) {
+      const { rows } = await q.query<Row>(selectUnsent, [this.#opts.batchSize])
+      return rows.map((r) => ({ id: r.id, message: { topic: r.topic, envelope: r.envelope } }))
+    }
+    const { rows } = await q.query<{ id: number | string }>(selectUnsentIds, [this.#opts.batchSize])
+    const missing = rows.filter((r) => !envelopes.get(r.id)).map((r) => r.id)
+    const read = new Map<string, OutgoingMessage>()
+    if (missing.length) {
+      const { rows: found } = await q.query<Row>(selectByIds, [missing])
+      for (const r of found) read.set(String(r.id), { topic: r.topic, envelope: r.envelope })
+    }
+    // a row gone between the two reads (only a pass holding the outbox deletes rows) has no message
+    return rows.flatMap(({ id }) => {
+      const message = envelopes.get(id) ?? read.get(String(id))
+      return message ? [{ id, message }] : []
+    })
   }
 
   async #run(): Promise<void> {

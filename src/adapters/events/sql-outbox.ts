@@ -2,6 +2,7 @@ import { envelopeKey } from '../../core/events/envelope.ts'
 import type { Database, Queryable } from '../../ports/database.ts'
 import type { OutgoingMessage } from '../../ports/event-bus.ts'
 import type { Outbox } from '../../ports/outbox.ts'
+import type { OutboxEnvelopes } from './outbox-envelopes.ts'
 
 export interface SqlOutboxOptions {
   /** Deferred events are flushed at least this often. @default 1000 */
@@ -21,33 +22,62 @@ export interface SqlOutboxOptions {
    * later relay publishes them.
    */
   publishDeferred?: (messages: readonly OutgoingMessage[]) => Promise<void>
+  /** Where the messages written are remembered for this process's relay (OutboxEnvelopes). */
+  envelopes?: OutboxEnvelopes
 }
 
-/** One statement for any number of messages, in their order (ids follow WITH ORDINALITY). */
+/**
+ * One statement for any number of messages, in their order (ids follow WITH ORDINALITY). Each row's id
+ * comes back with its event_id, which names the message it holds whatever order RETURNING gives.
+ */
 const insertMany = `INSERT INTO event_outbox (topic, key, envelope)
   SELECT m ->> 'topic', m ->> 'key', m -> 'envelope'
-  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(m, n) ORDER BY n`
-const insertOne = 'INSERT INTO event_outbox (topic, key, envelope) VALUES ($1, $2, $3::jsonb)'
+  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(m, n) ORDER BY n
+  RETURNING id, envelope ->> 'event_id' AS event_id`
+const insertOne = 'INSERT INTO event_outbox (topic, key, envelope) VALUES ($1, $2, $3::jsonb) RETURNING id'
 
-/** Writes an outbox's rows: in the caller's transaction, or in a statement of their own. */
-export async function insertOutboxRows(db: Queryable, messages: readonly OutgoingMessage[]): Promise<void> {
+/**
+ * Writes an outbox's rows: in the caller's transaction, or in a statement of their own. With
+ * `envelopes`, each message is remembered under the id of its row, for this process's relay.
+ */
+export async function insertOutboxRows(
+  db: Queryable,
+  messages: readonly OutgoingMessage[],
+  envelopes?: OutboxEnvelopes,
+): Promise<void> {
   if (messages.length === 0) return
   if (messages.length === 1) {
-    const { topic, envelope } = messages[0]!
-    await db.query(insertOne, [topic, envelopeKey(envelope), JSON.stringify(envelope)])
+    const message = messages[0]!
+    const { rows } = await db.query<{ id: number | string }>(insertOne, [
+      message.topic,
+      envelopeKey(message.envelope),
+      JSON.stringify(message.envelope),
+    ])
+    if (envelopes && rows[0]) envelopes.remember(rows[0].id, message)
     return
   }
   const rows = messages.map((m) => ({ topic: m.topic, key: envelopeKey(m.envelope), envelope: m.envelope }))
-  await db.query(insertMany, [JSON.stringify(rows)])
+  const { rows: inserted } = await db.query<{ id: number | string; event_id: string }>(insertMany, [
+    JSON.stringify(rows),
+  ])
+  if (!envelopes) return
+  const byEventId = new Map(messages.map((m) => [m.envelope.event_id, m]))
+  // two messages of one event in a batch: which row holds which is not told; the relay reads them
+  if (byEventId.size !== messages.length) return
+  for (const row of inserted) {
+    const message = byEventId.get(row.event_id)
+    if (message) envelopes.remember(row.id, message)
+  }
 }
 
 /** The Outbox port on the `event_outbox` table, through the Database port (PGlite or PostgreSQL alike). */
 export class SqlOutbox implements Outbox {
   #db: Database
   #deferred: OutgoingMessage[] = []
-  #opts: Required<Omit<SqlOutboxOptions, 'onError' | 'publishDeferred'>>
+  #opts: Required<Omit<SqlOutboxOptions, 'onError' | 'publishDeferred' | 'envelopes'>>
   #onError: (err: unknown) => void
   #publishDeferred: ((messages: readonly OutgoingMessage[]) => Promise<void>) | undefined
+  #envelopes: OutboxEnvelopes | undefined
   #listeners = new Set<() => void>()
   #timer: NodeJS.Timeout | undefined
   #flushing: Promise<void> | undefined
@@ -64,10 +94,11 @@ export class SqlOutbox implements Outbox {
     }
     this.#onError = options.onError ?? (() => {})
     this.#publishDeferred = options.publishDeferred
+    this.#envelopes = options.envelopes
   }
 
   append(tx: Queryable, messages: readonly OutgoingMessage[]): Promise<void> {
-    return insertOutboxRows(tx, messages)
+    return insertOutboxRows(tx, messages, this.#envelopes)
   }
 
   notify(): void {
@@ -75,7 +106,7 @@ export class SqlOutbox implements Outbox {
   }
 
   async write(messages: readonly OutgoingMessage[]): Promise<void> {
-    await insertOutboxRows(this.#db, messages)
+    await insertOutboxRows(this.#db, messages, this.#envelopes)
     this.notify()
   }
 
@@ -125,7 +156,7 @@ export class SqlOutbox implements Outbox {
       try {
         if (this.#publishDeferred) await this.#publishDeferred(batch)
         else {
-          await insertOutboxRows(this.#db, batch)
+          await insertOutboxRows(this.#db, batch, this.#envelopes)
           wrote = true
         }
       } catch (err) {

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { processOnce, withBatchEventLog, withEventLog } from '../../adapters/events/consumers.ts'
 import { EventLogRecorder } from '../../adapters/events/event-log-recorder.ts'
 import { EventLogStore, type NewEventLogEntry } from '../../adapters/events/event-log-store.ts'
+import { OutboxEnvelopes } from '../../adapters/events/outbox-envelopes.ts'
 import { OutboxRelay } from '../../adapters/events/outbox-relay.ts'
 import { recordTime } from '../../adapters/events/record-time.ts'
 import { SqlOutbox } from '../../adapters/events/sql-outbox.ts'
@@ -61,6 +62,7 @@ export class EventBackbone implements EventConsumers {
   readonly routes: FastifyPluginAsync
   #deps: EventBackboneDeps
   #relay: OutboxRelay | undefined
+  readonly #envelopes: OutboxEnvelopes | undefined
   #monitor: DlqMonitor | undefined
   #pruneTimer: NodeJS.Timeout | undefined
   #pruning: Promise<void> | undefined
@@ -75,7 +77,10 @@ export class EventBackbone implements EventConsumers {
     })
     const { bus } = deps
     const recorder = this.recorder
+    // with a bus, this process's relay publishes what its outbox writes without reading it back
+    this.#envelopes = bus ? new OutboxEnvelopes() : undefined
     this.outbox = new SqlOutbox(db, {
+      ...(this.#envelopes && { envelopes: this.#envelopes }),
       onError: (err) => logger.warn({ err }, 'deferred events not published; will retry'),
       ...(bus && {
         publishDeferred: async (messages) => {
@@ -125,6 +130,7 @@ export class EventBackbone implements EventConsumers {
     }
     const relay = new OutboxRelay(db, bus, {
       ...this.#deps.relay,
+      ...(this.#envelopes && { envelopes: this.#envelopes }),
       onPublished: publishedObserver,
       onError: (err, { failures, retryInMs }) => {
         if (channels.relayFailed.hasSubscribers)

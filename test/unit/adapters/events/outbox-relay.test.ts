@@ -4,6 +4,7 @@ import { after, type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { migrate } from '../../../../src/adapters/db/migrate.ts'
 import { openPgliteDatabase } from '../../../../src/adapters/db/pglite/pglite-database.ts'
+import { OutboxEnvelopes } from '../../../../src/adapters/events/outbox-envelopes.ts'
 import { OutboxRelay } from '../../../../src/adapters/events/outbox-relay.ts'
 import { SqlOutbox } from '../../../../src/adapters/events/sql-outbox.ts'
 import { ConflictError } from '../../../../src/core/errors.ts'
@@ -276,6 +277,55 @@ test('with publishDeferred, deferred events skip the table: published in order, 
   assert.deepEqual(published, [[1, 2, 3]])
   assert.equal(await count(db, 'SELECT count(*)::int AS n FROM event_outbox'), 0, 'nothing in the table')
   assert.equal(woken, 0, 'no relay to wake')
+})
+
+// What the table holds now, where it differs from what was written: shows which messages the relay
+// read back from the table, and which it published as this process's outbox remembered them.
+const tamperAll = (db: Database) =>
+  db.query(`UPDATE event_outbox SET envelope = jsonb_set(envelope, '{payload,n}', '-1')`)
+
+test('with envelopes, what this outbox wrote is published as written; the rest is read from the table, in id order', async (t) => {
+  const db = await freshDb(t)
+  const envelopes = new OutboxEnvelopes()
+  const outbox = new SqlOutbox(db, { envelopes })
+  const elsewhere = new SqlOutbox(db) // another process's outbox
+  await outbox.write([message(0), message(1)])
+  await elsewhere.write([message(2)])
+  await outbox.write([message(3)]) // a row of its own statement
+  await db.transaction((tx) => outbox.append(tx, [message(4), message(5)]))
+  assert.equal(envelopes.size, 5)
+  await tamperAll(db)
+
+  const bus = new RecordingBus()
+  const relay = new OutboxRelay(db, bus, { envelopes })
+  assert.deepEqual(await relay.relayOnce(), { published: 6 })
+  assert.deepEqual(numbers(bus.published), [0, 1, -1, 3, 4, 5])
+  assert.equal(envelopes.size, 0, 'published rows are forgotten')
+  assert.equal(await count(db, 'SELECT count(*)::int AS n FROM event_outbox'), 0)
+  assert.equal(await count(db, "SELECT count(*)::int AS n FROM event_logs WHERE direction = 'published'"), 6)
+})
+
+test('envelopes: beyond the capacity the oldest are read from the table; a rolled back write is never published', async (t) => {
+  const db = await freshDb(t)
+  const envelopes = new OutboxEnvelopes(2)
+  const outbox = new SqlOutbox(db, { envelopes })
+  await outbox.write([message(0), message(1), message(2), message(3)])
+  await assert.rejects(
+    db.transaction(async (tx) => {
+      await outbox.append(tx, [message(9)])
+      throw new ConflictError('the state change failed')
+    }),
+    ConflictError,
+  )
+  await tamperAll(db)
+  const bus = new RecordingBus()
+  const relay = new OutboxRelay(db, bus, { envelopes, batchSize: 3 })
+  assert.deepEqual(await relay.relayOnce(), { published: 3 })
+  assert.deepEqual(await relay.relayOnce(), { published: 1 })
+  assert.deepEqual(await relay.relayOnce(), { published: 0 })
+  // capacity 2: 0 and 1 were forgotten at once, and 2 when the rolled back write took a place; those
+  // three are read back, 3 is published as written
+  assert.deepEqual(numbers(bus.published), [-1, -1, -1, 3])
 })
 
 test('published events carry their session (metadata or payload) into the event log', async (t) => {
