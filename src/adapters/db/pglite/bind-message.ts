@@ -11,17 +11,10 @@
 export function bindExecuteSync(statement: string, values: readonly (string | null)[]): Buffer {
   const lengths = values.map((v) => (v === null ? -1 : Buffer.byteLength(v)))
   const nameBytes = Buffer.byteLength(statement)
+  const valueBytes = lengths.reduce((n, len) => n + 4 + Math.max(len, 0), 0)
   // Bind: portal "" and statement name (C strings), a format code per value (0: text), the values,
   // 0 result format codes (all text); as PGlite's serializer writes it, byte for byte
-  const bindBody =
-    1 +
-    nameBytes +
-    1 +
-    2 +
-    2 * values.length +
-    2 +
-    lengths.reduce((n, len) => n + 4 + Math.max(len, 0), 0) +
-    2
+  const bindBody = 1 + (nameBytes + 1) + (2 + 2 * values.length) + (2 + valueBytes) + 2
   const execute = 1 + 4 + 1 + 4
   const sync = 1 + 4
   const out = Buffer.allocUnsafe(1 + 4 + bindBody + execute + sync)

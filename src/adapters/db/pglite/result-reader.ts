@@ -10,8 +10,9 @@ type Parsers = Record<number, (text: string, typeId: number) => unknown>
  *
  * Why: PGlite's message parser copies its input, then every field of every row into a buffer of its
  * own before decoding it; with workflows running, those copies were about 5% of the process's CPU
- * samples. Here each value is decoded straight from the answer. An answer that carries an ErrorResponse goes to
- * PGlite's own parser instead, so that the error thrown is PGlite's DatabaseError, with every field.
+ * samples. Here each value is decoded straight from the answer. An answer that carries an
+ * ErrorResponse goes to PGlite's own parser instead, so that the error thrown is PGlite's
+ * DatabaseError, with every field.
  */
 export function readResults<R>(
   raw: Uint8Array,
