@@ -1,7 +1,7 @@
 import { type messages, type PGlite, protocol, type Results } from '@electric-sql/pglite'
 import { isStalePlan } from '../sql-errors.ts'
 import { bindExecuteSync } from './bind-message.ts'
-import { readResults } from './result-reader.ts'
+import { type ResultColumns, readResults, resultColumns } from './result-reader.ts'
 
 type BackendMessage = messages.BackendMessage
 type ParameterDescriptionMessage = messages.ParameterDescriptionMessage
@@ -12,8 +12,8 @@ interface Prepared {
   name: string
   /** The type of each parameter, as PostgreSQL inferred it: it picks the serializer of each value. */
   paramTypes: readonly number[]
-  /** The columns the statement returns; undefined when it returns none. */
-  rowDescription: RowDescriptionMessage | undefined
+  /** The columns the statement returns, with their parsers; undefined when it returns none. */
+  columns: ResultColumns | undefined
 }
 
 /**
@@ -69,7 +69,7 @@ export class PreparedStatements {
   async #execute<R>(prepared: Prepared, params: readonly unknown[]): Promise<Results<R>> {
     const values = params.map((value, i) => this.#serialize(value, prepared.paramTypes[i]))
     const raw = await this.#exchangeRaw(bindExecuteSync(prepared.name, values))
-    return readResults<R>(raw, prepared.rowDescription, this.#pg.parsers)
+    return readResults<R>(raw, prepared.columns)
   }
 
   /** Closes every kept statement: the next call of each prepares it again. */
@@ -105,7 +105,7 @@ export class PreparedStatements {
     )
     const params = messages.find((m): m is ParameterDescriptionMessage => m.name === 'parameterDescription')
     const rows = messages.find((m): m is RowDescriptionMessage => m.name === 'rowDescription')
-    return { name, paramTypes: params?.dataTypeIDs ?? [], rowDescription: rows }
+    return { name, paramTypes: params?.dataTypeIDs ?? [], columns: resultColumns(rows, this.#pg.parsers) }
   }
 
   async #forget(sql: string): Promise<void> {

@@ -1,6 +1,26 @@
 import { type messages, protocol, type Results, types } from '@electric-sql/pglite'
 
-type Parsers = Record<number, (text: string, typeId: number) => unknown>
+type Parser = (text: string, typeId: number) => unknown
+type Parsers = Record<number, Parser>
+
+/** A statement's result columns, each with the parser of its type: worked out once, when it is prepared. */
+export interface ResultColumns {
+  readonly fields: readonly { name: string; dataTypeID: number }[]
+  readonly parsers: readonly (Parser | undefined)[]
+}
+
+/** The columns a RowDescription announces; undefined for a statement that returns none. */
+export function resultColumns(
+  description: messages.RowDescriptionMessage | undefined,
+  parsers: Parsers,
+): ResultColumns | undefined {
+  if (!description) return undefined
+  const fields = Object.freeze(description.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })))
+  return {
+    fields,
+    parsers: fields.map((f) => parsers[f.dataTypeID] ?? (types.parsers as Parsers)[f.dataTypeID]),
+  }
+}
 
 /**
  * The result of one executed statement, read from PostgreSQL's raw answer (BindComplete, DataRows,
@@ -14,21 +34,15 @@ type Parsers = Record<number, (text: string, typeId: number) => unknown>
  * ErrorResponse goes to PGlite's own parser instead, so that the error thrown is PGlite's
  * DatabaseError, with every field.
  */
-export function readResults<R>(
-  raw: Uint8Array,
-  columns: messages.RowDescriptionMessage | undefined,
-  parsers: Parsers,
-): Results<R> {
+export function readResults<R>(raw: Uint8Array, columns: ResultColumns | undefined): Results<R> {
   const buf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
-  const fields = columns?.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })) ?? []
-  const parserOf = fields.map((f) => parsers[f.dataTypeID] ?? (types.parsers as Parsers)[f.dataTypeID])
   const rows: R[] = []
   let affectedRows = 0
   for (let at = 0; at + 5 <= buf.length; ) {
     const code = buf[at]!
     const end = at + 1 + buf.readInt32BE(at + 1)
     if (code === 0x44 /* D: DataRow */ && columns) {
-      rows.push(readRow<R>(buf, at + 5, fields, parserOf))
+      rows.push(readRow<R>(buf, at + 5, columns))
     } else if (code === 0x43 /* C: CommandComplete */) {
       affectedRows += affectedBy(buf.toString('utf8', at + 5, end - 1))
     } else if (code === 0x45 /* E: ErrorResponse */) {
@@ -36,15 +50,10 @@ export function readResults<R>(
     }
     at = end
   }
-  return { rows, affectedRows, fields }
+  return { rows, affectedRows, fields: (columns?.fields ?? []) as Results<R>['fields'] }
 }
 
-function readRow<R>(
-  buf: Buffer,
-  start: number,
-  fields: readonly { name: string; dataTypeID: number }[],
-  parserOf: readonly (((text: string, typeId: number) => unknown) | undefined)[],
-): R {
+function readRow<R>(buf: Buffer, start: number, { fields, parsers }: ResultColumns): R {
   const row: Record<string, unknown> = {}
   const count = buf.readInt16BE(start)
   let at = start + 2
@@ -58,7 +67,7 @@ function readRow<R>(
     }
     const text = buf.toString('utf8', at, at + length)
     at += length
-    const parse = parserOf[i]
+    const parse = parsers[i]
     row[field.name] = parse ? parse(text, field.dataTypeID) : text
   }
   return row as R
