@@ -202,15 +202,16 @@ export class OutboxRelay {
       return rows.map((r) => ({ id: r.id, message: { topic: r.topic, envelope: r.envelope } }))
     }
     const { rows } = await q.query<{ id: number | string }>(selectUnsentIds, [this.#opts.batchSize])
-    const missing = rows.filter((r) => !envelopes.get(r.id)).map((r) => r.id)
+    const remembered = rows.map((r) => envelopes.get(r.id))
+    const missing = rows.filter((_, i) => !remembered[i]).map((r) => r.id)
     const read = new Map<string, OutgoingMessage>()
     if (missing.length) {
       const { rows: found } = await q.query<Row>(selectByIds, [missing])
       for (const r of found) read.set(String(r.id), { topic: r.topic, envelope: r.envelope })
     }
     // a row gone between the two reads (only a pass holding the outbox deletes rows) has no message
-    return rows.flatMap(({ id }) => {
-      const message = envelopes.get(id) ?? read.get(String(id))
+    return rows.flatMap(({ id }, i) => {
+      const message = remembered[i] ?? read.get(String(id))
       return message ? [{ id, message }] : []
     })
   }
