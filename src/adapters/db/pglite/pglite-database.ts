@@ -5,6 +5,7 @@ import type { Database, DatabaseHealth, Queryable, QueryResult, Row } from '../.
 import { withSavepoint } from '../savepoint.ts'
 import { toDomainError } from '../sql-errors.ts'
 import { lockDataDir } from './data-dir-lock.ts'
+import { Maintenance } from './maintenance.ts'
 import { PreparedStatements } from './prepared-statements.ts'
 import { pgliteSettings } from './settings.ts'
 
@@ -12,24 +13,18 @@ export interface PgliteOptions {
   /** Directory of the data (the cluster goes in `pgdata/` inside it); omitted = in memory (tests). */
   dataDir?: string
   /**
-   * How often the tables due for new planner statistics are analyzed (0: never); see
-   * {@link analyzeDueSql}.
+   * How often the tables due for new planner statistics are analyzed (0: never); see Maintenance.
    * @default 60000 (autovacuum_naptime)
    */
   analyzeIntervalMs?: number
+  /**
+   * How often the tables due for a vacuum are vacuumed (0: never); see Maintenance. Shorter than
+   * autovacuum_naptime: the event outbox's rows are dead within milliseconds of their insert, and a
+   * minute of them under load is tens of MB of pages.
+   * @default 1000
+   */
+  vacuumIntervalMs?: number
 }
-
-/**
- * PGlite runs PostgreSQL in single-user mode, where no autovacuum launcher runs: its tables would never
- * get planner statistics. A never-analyzed table is planned with default estimates (a handful of rows),
- * and with those a namespace page read and sorted the whole namespace (a bitmap heap scan) instead of
- * the first 51 entries of its index: 2 to 5 ms per page at 2,000 rows, growing with the namespace.
- * So the adapter applies autovacuum's analyze rule itself (autovacuum_analyze_threshold 50 plus
- * autovacuum_analyze_scale_factor 0.1 of the live rows changed since the last analyze) every interval.
- * ANALYZE samples at most 30,000 rows of a table; it holds PGlite's one connection while it runs.
- */
-export const analyzeDueSql = `SELECT format('%I.%I', schemaname, relname) AS name FROM pg_stat_user_tables
-  WHERE n_mod_since_analyze > 50 + 0.1 * n_live_tup`
 
 /**
  * The embedded default: PostgreSQL 17 compiled to WebAssembly, in this process.
@@ -52,7 +47,11 @@ export async function openPgliteDatabase(options: PgliteOptions = {}): Promise<D
       ...(options.dataDir ? { dataDir: join(options.dataDir, 'pgdata') } : {}),
       ...pgliteSettings,
     })
-    return new PgliteDatabase(pg, unlock, options.analyzeIntervalMs ?? 60_000)
+    const maintenance = new Maintenance(pg, {
+      analyzeIntervalMs: options.analyzeIntervalMs ?? 60_000,
+      vacuumIntervalMs: options.vacuumIntervalMs ?? 1000,
+    })
+    return new PgliteDatabase(pg, unlock, maintenance)
   } catch (err) {
     unlock()
     throw toDomainError(err)
@@ -73,29 +72,13 @@ class PgliteDatabase implements Database {
   #unlock: () => void
   /** The last operation queued by #turn. */
   #tail: Promise<unknown> = Promise.resolve()
-  #analyzeTimer: NodeJS.Timeout | undefined
-  #analyzing: Promise<void> | undefined
+  #maintenance: Maintenance
 
-  constructor(pg: PGlite, unlock: () => void, analyzeIntervalMs: number) {
+  constructor(pg: PGlite, unlock: () => void, maintenance: Maintenance) {
     this.#pg = pg
     this.#statements = new PreparedStatements(pg)
     this.#unlock = unlock
-    if (analyzeIntervalMs > 0) {
-      this.#analyzeTimer = setInterval(() => {
-        // a failed round leaves the statistics as they were; the next one tries again
-        this.#analyzing ??= this.#analyzeDue()
-          .catch(() => {})
-          .finally(() => {
-            this.#analyzing = undefined
-          })
-      }, analyzeIntervalMs).unref()
-    }
-  }
-
-  async #analyzeDue(): Promise<void> {
-    if (this.#closing) return
-    const { rows } = await this.#pg.query<{ name: string }>(analyzeDueSql)
-    if (rows.length && !this.#closing) await this.#pg.exec(`ANALYZE ${rows.map((r) => r.name).join(', ')}`)
+    this.#maintenance = maintenance
   }
 
   /**
@@ -104,8 +87,8 @@ class PgliteDatabase implements Database {
    * the next waiter in a microtask: a backlog of N operations ran as one block of N, during which no
    * socket was read or accepted and no timer fired (under 1,000 connections of POST /stamp the loop
    * stalled for 1.5 to 2.5 s at a time, and clients whose connects were not accepted timed out). Here
-   * at most one operation holds the thread between two turns. health() and the statistics round go
-   * around the queue, so that they wait for one operation at most.
+   * at most one operation holds the thread between two turns. health() and the maintenance rounds
+   * (Maintenance) go around the queue, so that they wait for one operation at most.
    */
   #turn<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#tail.then(nextTurn).then(fn)
@@ -177,8 +160,7 @@ class PgliteDatabase implements Database {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      clearInterval(this.#analyzeTimer)
-      await this.#analyzing
+      await this.#maintenance.stop()
       if (!this.#pg.closed) await this.#pg.close()
       this.#unlock()
     })()
