@@ -179,6 +179,31 @@ async function contract(t: TestContext, backend: Backend): Promise<void> {
     },
   )
 
+  await t.test(
+    'a transaction whose failed statement was caught fails too: nothing of it was written',
+    async () => {
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await insertStamp(tx, 22, {})
+          await assert.rejects(insertStamp(tx, 22, {}), ConflictError) // caught, and the caller goes on
+        }),
+        (err) => err instanceof DatabaseError && err.details?.['sql_state'] === '25P02',
+      )
+      const { rowCount } = await db.query('SELECT 1 FROM metadata_stamps WHERE file_hash = $1', [hash(22)])
+      assert.equal(rowCount, 0)
+      // the connection is out of the transaction: the next one works
+      await db.transaction((tx) => insertStamp(tx, 23, {}))
+    },
+  )
+
+  await t.test('a transaction handle kept after its end refuses to run statements', async () => {
+    let kept: Queryable | undefined
+    await db.transaction(async (tx) => {
+      kept = tx
+    })
+    await assert.rejects(kept!.query('SELECT 1'), DatabaseError)
+  })
+
   await t.test('a failed inner transaction rolls back to its savepoint; the outer one commits', async () => {
     await db.transaction(async (tx) => {
       await insertStamp(tx, 30, {})

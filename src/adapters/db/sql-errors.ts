@@ -110,3 +110,13 @@ function isConnectionFailure(err: unknown): boolean {
 function isClientTimeout(err: unknown): boolean {
   return err instanceof Error && err.message === 'Query read timeout'
 }
+
+/**
+ * A COMMIT that PostgreSQL answered with ROLLBACK: a statement of the transaction had failed and the
+ * caller went on. Nothing of it was written, so the transaction must not look like it succeeded.
+ */
+export function rolledBackCommitError(): DatabaseError {
+  return new DatabaseError('the transaction was rolled back: a statement in it had failed', {
+    details: { sql_state: '25P02' },
+  })
+}

@@ -1,7 +1,7 @@
 import { type messages, type PGlite, protocol, type Results } from '@electric-sql/pglite'
 import { isStalePlan } from '../sql-errors.ts'
 import { bindExecuteSync } from './bind-message.ts'
-import { type ResultColumns, readResults, resultColumns } from './result-reader.ts'
+import { type ResultColumns, readCommandTag, readResults, resultColumns } from './result-reader.ts'
 
 type BackendMessage = messages.BackendMessage
 type ParameterDescriptionMessage = messages.ParameterDescriptionMessage
@@ -70,6 +70,15 @@ export class PreparedStatements {
     const values = params.map((value, i) => this.#serialize(value, prepared.paramTypes[i]))
     const raw = await this.#exchangeRaw(bindExecuteSync(prepared.name, values))
     return readResults<R>(raw, prepared.columns)
+  }
+
+  /**
+   * Runs one statement without parameters or rows (BEGIN, COMMIT, ROLLBACK) as a simple query;
+   * resolves with its command tag (a COMMIT of a failed transaction answers ROLLBACK).
+   */
+  async command(sql: string): Promise<string> {
+    if (this.#pg.closed) throw new Error('PGlite is closed')
+    return readCommandTag(await this.#exchangeRaw(protocol.serialize.query(sql)))
   }
 
   /** Closes every kept statement: the next call of each prepares it again. */

@@ -53,6 +53,20 @@ export function readResults<R>(raw: Uint8Array, columns: ResultColumns | undefin
   return { rows, affectedRows, fields: (columns?.fields ?? []) as Results<R>['fields'] }
 }
 
+/** The command tag of a simple query's answer; throws its ErrorResponse as readResults does. */
+export function readCommandTag(raw: Uint8Array): string {
+  const buf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
+  let tag = ''
+  for (let at = 0; at + 5 <= buf.length; ) {
+    const code = buf[at]!
+    const end = at + 1 + buf.readInt32BE(at + 1)
+    if (code === 0x43 /* C: CommandComplete */) tag = buf.toString('utf8', at + 5, end - 1)
+    else if (code === 0x45 /* E: ErrorResponse */) throw databaseErrorIn(raw)
+    at = end
+  }
+  return tag
+}
+
 function readRow<R>(buf: Buffer, start: number, { fields, parsers }: ResultColumns): R {
   const row: Record<string, unknown> = {}
   const count = buf.readInt16BE(start)

@@ -155,7 +155,7 @@ class PostgresDatabase implements Database {
         throw err
       }
       // A lost connection here leaves the outcome unknown to us: the caller gets UnavailableError.
-      await s.query('COMMIT')
+      await s.commit()
       return result
     })
   }

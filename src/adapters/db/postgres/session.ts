@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import { DatabaseError } from '../../../core/errors.ts'
 import type { QueryResult, Row } from '../../../ports/database.ts'
-import { isServerError, isStalePlan, toDomainError } from '../sql-errors.ts'
+import { isServerError, isStalePlan, rolledBackCommitError, toDomainError } from '../sql-errors.ts'
 import type { StatementNames } from './statement-names.ts'
 
 /**
@@ -68,6 +68,12 @@ export class Session {
       this.#mustRollback = true
       throw err
     }
+  }
+
+  /** Commits the transaction; throws when PostgreSQL rolled it back instead (rolledBackCommitError). */
+  async commit(): Promise<void> {
+    const res = await this.#run({ text: 'COMMIT' })
+    if (res.command !== 'COMMIT') throw rolledBackCommitError()
   }
 
   /** Ends the transaction; a failure marks the connection broken rather than throwing. */
