@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { migrate } from '../../../../src/adapters/db/migrate.ts'
 import { openPgliteDatabase } from '../../../../src/adapters/db/pglite/pglite-database.ts'
 import type { Database } from '../../../../src/ports/database.ts'
+import { until } from '../../../helpers/until.ts'
 
 // PGlite has no autovacuum: the adapter analyzes and vacuums the tables that are due, as autovacuum would.
 
@@ -40,11 +41,7 @@ const pagePlan = async (db: Database) =>
 
 test('a table with enough changes is analyzed, and a namespace page then reads the index in order', async (t) => {
   const db = await withStamps(t, 50)
-  const deadline = performance.now() + 10_000
-  while ((await lastAnalyze(db)) === null) {
-    assert.ok(performance.now() < deadline, 'metadata_stamps was not analyzed within 10 s')
-    await sleep(50)
-  }
+  await until('metadata_stamps analyzed', async () => (await lastAnalyze(db)) !== null, 10_000)
   const plan = await pagePlan(db)
   assert.match(plan, /Index Scan using metadata_stamps_namespace_page_idx/)
   assert.doesNotMatch(plan, /Sort/)
@@ -84,13 +81,8 @@ const queueStats = async (db: Database) =>
     )
   ).rows[0]!
 
-async function untilVacuumed(db: Database): Promise<void> {
-  const deadline = performance.now() + 10_000
-  while ((await queueStats(db)).vacuumed === null) {
-    assert.ok(performance.now() < deadline, 'queue was not vacuumed within 10 s')
-    await sleep(20)
-  }
-}
+const untilVacuumed = (db: Database) =>
+  until('the queue vacuumed', async () => (await queueStats(db)).vacuumed !== null, 10_000)
 
 test('a table with enough dead rows is vacuumed, and its space is used again', async (t) => {
   const db = await withQueue(t, 50)
