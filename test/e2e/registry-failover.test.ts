@@ -190,14 +190,14 @@ async function failover(t: TestContext) {
   if (testKafkaBrokers) {
     // on the bus: every version published, none with two different contents
     const bus = await openTestBus(t)
-    const seen = new Map<number, string[]>()
+    const seen = new Map<number, TopologyDiff[]>()
     const sub = await bus.subscribe({
       groupId: `failover-check-${randomUUID()}`,
       topics: [topicName(env, 'topologyDiff')],
       handler: async (e) => {
         if (new Date(e.envelope.event_timestamp) < startedAt) return // an earlier run's diffs
         const d = e.envelope.payload as unknown as TopologyDiff
-        seen.set(d.topology_version, [...(seen.get(d.topology_version) ?? []), JSON.stringify(d)])
+        seen.set(d.topology_version, [...(seen.get(d.topology_version) ?? []), d])
       },
     })
     t.after(() => sub.stop())
@@ -207,7 +207,12 @@ async function failover(t: TestContext) {
       [...seen.keys()].sort((a, b) => a - b),
       Array.from({ length: latest }, (_, i) => i + 1),
     )
-    for (const [v, copies] of seen) assert.equal(new Set(copies).size, 1, `version ${v} has one content`)
+    // A version may come twice: a leader killed between its relay's publish and the delete of the
+    // outbox row leaves the row to the next leader's relay, which publishes it again, read back from
+    // jsonb, whose key order is not the one the diff was built in. So the copies are compared as
+    // values (deepEqual ignores key order); comparing their JSON text failed the test now and then.
+    for (const [v, copies] of seen)
+      for (const copy of copies.slice(1)) assert.deepEqual(copy, copies[0], `version ${v} has one content`)
     const doubled = [...seen.values()].filter((c) => c.length > 1).length
     t.diagnostic(
       `${latest} versions on Kafka, ${doubled} delivered more than once (at least once: mirrors skip them)`,
