@@ -8,6 +8,7 @@ import {
   timeout,
   wrap,
 } from 'cockatiel'
+import { Agent, request } from 'undici'
 import type { Intelligence, IntelligenceClient, IntelligenceInput } from '../../ports/intelligence.ts'
 import type { LocalAnalyser } from './local-analyser.ts'
 
@@ -37,6 +38,11 @@ const maxTextBytes = 64 * 1024
  * timeout, behind a circuit breaker (cockatiel), with a TTL cache by content hash. Whenever OnexTree
  * is slow, failing or its circuit is open, the local analyser answers instead and the answer says
  * `degraded` with the reason: a workflow never fails because OnexTree is away.
+ *
+ * The calls go through undici's `request` on a keep-alive pool of their own rather than `fetch`
+ * (undici too, under its WHATWG layer of Request, Headers and streams): measured on loopback with
+ * 32 calls in flight, client and server in one process, 112-145 µs of CPU per call against 306-352
+ * µs, which was a tenth of a workflow's CPU with OnexTree on.
  */
 export class OnexTreeClient implements IntelligenceClient {
   readonly kind = 'onextree' as const
@@ -44,6 +50,8 @@ export class OnexTreeClient implements IntelligenceClient {
   #endpoint: string
   #cache = new Map<string, { data: Record<string, unknown>; expires: number }>()
   #policy
+  /** Keep-alive connections to OnexTree; idle ones do not hold the process open. */
+  #dispatcher = new Agent()
 
   constructor(options: OnexTreeOptions) {
     this.#options = options
@@ -58,7 +66,12 @@ export class OnexTreeClient implements IntelligenceClient {
       breaker.onReset(() => onCircuit('closed'))
       breaker.onHalfOpen(() => onCircuit('half-open'))
     }
-    this.#policy = wrap(breaker, timeout(options.timeoutMs, TimeoutStrategy.Aggressive))
+    // abortOnReturn off: a call that returned has read its whole answer, so there is nothing left to
+    // abort, and aborting made a DOMException (with its stack) per call
+    this.#policy = wrap(
+      breaker,
+      timeout(options.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false }),
+    )
   }
 
   async analyse(input: IntelligenceInput, signal?: AbortSignal): Promise<Intelligence> {
@@ -86,7 +99,7 @@ export class OnexTreeClient implements IntelligenceClient {
   async #call(input: IntelligenceInput, signal: AbortSignal): Promise<Record<string, unknown>> {
     const text =
       input.content.byteLength <= maxTextBytes ? Buffer.from(input.content).toString('utf8') : undefined
-    const res = await fetch(this.#endpoint, {
+    const res = await request(this.#endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -97,12 +110,13 @@ export class OnexTreeClient implements IntelligenceClient {
         ...(text !== undefined ? { content: text } : {}),
       }),
       signal,
+      dispatcher: this.#dispatcher,
     })
-    if (!res.ok) {
-      await res.body?.cancel()
-      throw new Error(`OnexTree answered HTTP ${res.status}`)
+    if (res.statusCode < 200 || res.statusCode > 299) {
+      await res.body.dump()
+      throw new Error(`OnexTree answered HTTP ${res.statusCode}`)
     }
-    const body: unknown = await res.json()
+    const body: unknown = await res.body.json()
     if (typeof body !== 'object' || body === null || Array.isArray(body))
       throw new Error('OnexTree answered something other than a JSON object')
     return { ...(body as Record<string, unknown>), analyser: 'onextree' }
