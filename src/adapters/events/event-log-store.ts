@@ -1,4 +1,5 @@
 import type { EventDirection, TraceEntry } from '../../core/events/trace.ts'
+import { type InBatchesOptions, inBatches } from '../../core/in-batches.ts'
 import type { Database, Queryable } from '../../ports/database.ts'
 
 /** A row of event_logs to write. */
@@ -201,22 +202,37 @@ export class EventLogStore {
     )
   }
 
-  /** Deletes what has outlived its retention; returns the rows deleted per table. (The outbox holds only unsent events.) */
-  async prune(retention: EventLogRetention, now = new Date()): Promise<Record<string, number>> {
+  /**
+   * Deletes what has outlived its retention, in batches (inBatches: one DELETE of all that is due
+   * would stop PGlite's thread for as long as it runs); returns the rows deleted per table. The outbox holds
+   * only unsent events and is never pruned. Each batch takes the oldest rows through the index on
+   * the time, so a stopped prune leaves no gap: the next one goes on from there.
+   */
+  async prune(
+    retention: EventLogRetention,
+    now = new Date(),
+    options: InBatchesOptions = {},
+  ): Promise<Record<string, number>> {
     const before = (ms: number) => new Date(now.getTime() - ms).toISOString()
-    const deleted = async (sql: string, params: unknown[]) => (await this.#db.query(sql, params)).rowCount
-    return {
-      event_logs: await deleted(
-        `DELETE FROM event_logs WHERE recorded_at < $1
-           AND (direction <> 'dead_lettered' OR recorded_at < $2)`,
-        [before(retention.logMs), before(retention.deadLetterMs)],
-      ),
-      processed_events: await deleted('DELETE FROM processed_events WHERE processed_at < $1', [
-        before(retention.processedMs),
-      ]),
-    }
+    const deleting = (sql: string, cutoff: string) =>
+      inBatches(async (limit) => (await this.#db.query(sql, [cutoff, limit])).rowCount, options)
+    const logs = await deleting(pruneLogsSql, before(retention.logMs))
+    const deadLetters = await deleting(pruneDeadLettersSql, before(retention.deadLetterMs))
+    const processed = await deleting(pruneProcessedSql, before(retention.processedMs))
+    return { event_logs: logs + deadLetters, processed_events: processed }
   }
 }
+
+// The retention's batches: the oldest rows first, found through the index on their time.
+const pruneLogsSql = `DELETE FROM event_logs WHERE id IN (
+    SELECT id FROM event_logs WHERE recorded_at < $1 AND direction <> 'dead_lettered'
+    ORDER BY recorded_at LIMIT $2)`
+const pruneDeadLettersSql = `DELETE FROM event_logs WHERE id IN (
+    SELECT id FROM event_logs WHERE recorded_at < $1 AND direction = 'dead_lettered'
+    ORDER BY recorded_at LIMIT $2)`
+const pruneProcessedSql = `DELETE FROM processed_events WHERE (consumer_group, event_id) IN (
+    SELECT consumer_group, event_id FROM processed_events WHERE processed_at < $1
+    ORDER BY processed_at LIMIT $2)`
 
 interface RawEntry {
   id: number

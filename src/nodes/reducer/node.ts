@@ -56,10 +56,19 @@ export function createReducerNode(deps: ReducerNodeDeps) {
   const topics = consumedTopics(contract).map((key) => topicName(deps.events.environment, key))
   let subscription: Subscription | undefined
   let pruneTimer: NodeJS.Timeout | undefined
-  const prune = () =>
-    store.pruneDedup(dedupRetentionMs).catch((err: unknown) => {
-      deps.logger.warn({ err }, 'reducer dedup marks not pruned; will retry')
-    })
+  let pruning: Promise<unknown> | undefined
+  // ends a prune between two batches at stop, so that it does not outlive the database
+  let stopPruning = new AbortController()
+  const prune = () => {
+    pruning ??= store
+      .pruneDedup(dedupRetentionMs, { signal: stopPruning.signal })
+      .catch((err: unknown) => {
+        deps.logger.warn({ err }, 'reducer dedup marks not pruned; will retry')
+      })
+      .finally(() => {
+        pruning = undefined
+      })
+  }
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(reducerRoutes, {
       service,
@@ -81,10 +90,13 @@ export function createReducerNode(deps: ReducerNodeDeps) {
           await service.handleBatch(events)
         },
       })
-      pruneTimer = setInterval(() => void prune(), pruneEveryMs).unref()
+      stopPruning = new AbortController()
+      pruneTimer = setInterval(prune, pruneEveryMs).unref()
     },
     async stop() {
       clearInterval(pruneTimer)
+      stopPruning.abort()
+      await pruning
       await subscription?.stop()
     },
   }

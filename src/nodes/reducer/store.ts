@@ -1,4 +1,5 @@
 import type { BridgeState } from '../../core/aggregation/aggregate.ts'
+import { type InBatchesOptions, inBatches } from '../../core/in-batches.ts'
 import type { Database, Queryable } from '../../ports/database.ts'
 
 /** What the API shows of a bridge state: the aggregation, with times as ISO-8601 and its bookkeeping. */
@@ -221,12 +222,20 @@ export class ReducerStore {
     }))
   }
 
-  /** Deletes dedup marks older than `olderThanMs` (events that old are no longer redelivered). */
-  async pruneDedup(olderThanMs: number): Promise<number> {
-    const { rowCount } = await this.#db.query(
-      `DELETE FROM action_dedup WHERE processed_at < now() - ($1::double precision * interval '1 millisecond')`,
-      [olderThanMs],
-    )
-    return rowCount
+  /**
+   * Deletes dedup marks older than `olderThanMs` (events that old are no longer redelivered), the
+   * oldest first, in batches (inBatches: PGlite would stop for all of them at once); returns how many.
+   */
+  async pruneDedup(olderThanMs: number, options: InBatchesOptions = {}): Promise<number> {
+    return inBatches(async (limit) => {
+      const { rowCount } = await this.#db.query(
+        `DELETE FROM action_dedup WHERE (consumer_group, event_id) IN (
+           SELECT consumer_group, event_id FROM action_dedup
+           WHERE processed_at < now() - ($1::double precision * interval '1 millisecond')
+           ORDER BY processed_at LIMIT $2)`,
+        [olderThanMs, limit],
+      )
+      return rowCount
+    }, options)
   }
 }

@@ -66,6 +66,8 @@ export class EventBackbone implements EventConsumers {
   #monitor: DlqMonitor | undefined
   #pruneTimer: NodeJS.Timeout | undefined
   #pruning: Promise<void> | undefined
+  /** Ends a prune between two batches at stop. */
+  #stopPruning = new AbortController()
   #unsubscribe: (() => void) | undefined
 
   constructor(deps: EventBackboneDeps) {
@@ -106,6 +108,7 @@ export class EventBackbone implements EventConsumers {
   async start(): Promise<void> {
     const { config, db, bus, logger } = this.#deps
     this.recorder.start()
+    this.#stopPruning = new AbortController()
     this.#pruning = this.#prune()
     this.#pruneTimer = setInterval(() => {
       this.#pruning ??= this.#prune()
@@ -251,6 +254,7 @@ export class EventBackbone implements EventConsumers {
 
   async stop(): Promise<void> {
     clearInterval(this.#pruneTimer)
+    this.#stopPruning.abort()
     await this.#pruning
     await this.#monitor?.stop()
     await this.outbox.close()
@@ -263,11 +267,15 @@ export class EventBackbone implements EventConsumers {
   async #prune(): Promise<void> {
     const logMs = this.#deps.config.eventLogRetentionDays * day
     try {
-      const deleted = await this.store.prune({
-        logMs,
-        deadLetterMs: Math.max(logMs, deadLetterRetentionMs),
-        processedMs: Math.max(logMs, deadLetterRetentionMs),
-      })
+      const deleted = await this.store.prune(
+        {
+          logMs,
+          deadLetterMs: Math.max(logMs, deadLetterRetentionMs),
+          processedMs: Math.max(logMs, deadLetterRetentionMs),
+        },
+        new Date(),
+        { signal: this.#stopPruning.signal },
+      )
       if (Object.values(deleted).some((n) => n > 0))
         this.#deps.logger.info({ deleted }, 'event tables pruned')
     } catch (err) {

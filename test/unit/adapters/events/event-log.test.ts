@@ -9,7 +9,7 @@ import { EventLogRecorder } from '../../../../src/adapters/events/event-log-reco
 import { EventLogStore, type NewEventLogEntry } from '../../../../src/adapters/events/event-log-store.ts'
 import { ConflictError } from '../../../../src/core/errors.ts'
 import { createEnvelope } from '../../../../src/core/events/envelope.ts'
-import type { Queryable } from '../../../../src/ports/database.ts'
+import type { Database, Queryable } from '../../../../src/ports/database.ts'
 import type { DeliveredEvent } from '../../../../src/ports/event-bus.ts'
 import { dialects, postgresBackend, skipReason, testDatabaseUrl } from '../../../helpers/database-backends.ts'
 
@@ -182,6 +182,75 @@ test('retention prunes old log entries, dead letters later, and old dedup marks;
   const unsent = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM event_outbox')
   assert.equal(unsent.rows[0]!.n, 1, 'an unsent event is never pruned, however old')
 })
+
+for (const dialect of dialects)
+  test(`retention deletes in batches, oldest first; a stopped prune leaves the rest to the next (${dialect})`, {
+    skip: skipReason(dialect),
+  }, async (t) => {
+    const target = dialect === 'pglite' ? db : await (await postgresBackend(t, testDatabaseUrl!)).fresh(t)
+    if (dialect === 'postgres') await migrate(target)
+    const batched = new EventLogStore(target)
+    const now = new Date('2026-06-01T00:00:00Z')
+    const daysAgo = (d: number) => new Date(now.getTime() - d * 86_400_000).toISOString()
+    await batched.insert([
+      ...Array.from({ length: 7 }, (_, i) => entry({ event_type: `old${i}`, recorded_at: daysAgo(20 - i) })),
+      ...Array.from({ length: 3 }, (_, i) =>
+        entry({
+          event_type: `dead${i}`,
+          direction: 'dead_lettered',
+          status: 'failed',
+          recorded_at: daysAgo(40 - i),
+        }),
+      ),
+      entry({
+        event_type: 'kept-dead',
+        direction: 'dead_lettered',
+        status: 'failed',
+        recorded_at: daysAgo(10),
+      }),
+      entry({ event_type: 'new', recorded_at: daysAgo(1) }),
+    ])
+    const day = 86_400_000
+    const retention = { logMs: 7 * day, deadLetterMs: 30 * day, processedMs: 30 * day }
+    const types = async () => (await batched.list({ limit: 100 })).map((r) => r.event_type)
+    // the store sees only query: one that counts the statements, and one that stops after the first
+    const statements: string[] = []
+    const counted = (after?: () => void) =>
+      ({
+        query: async (sql: string, params?: readonly unknown[]) => {
+          statements.push(sql)
+          const result = await target.query(sql, params)
+          after?.()
+          return result
+        },
+      }) as unknown as Database
+    const stop = new AbortController()
+    const stopped = await new EventLogStore(counted(() => stop.abort())).prune(retention, now, {
+      batchSize: 2,
+      signal: stop.signal,
+    })
+    assert.deepEqual(stopped, { event_logs: 2, processed_events: 0 }, 'one batch, then nothing more')
+    assert.deepEqual(await types(), [
+      'dead0',
+      'dead1',
+      'dead2',
+      'old2',
+      'old3',
+      'old4',
+      'old5',
+      'old6',
+      'kept-dead',
+      'new',
+    ])
+    statements.length = 0
+    assert.deepEqual(await new EventLogStore(counted()).prune(retention, now, { batchSize: 2 }), {
+      event_logs: 8,
+      processed_events: 0,
+    })
+    assert.deepEqual(await types(), ['kept-dead', 'new'])
+    // 5 old entries in batches of 2 (3), 3 dead letters (2), the dedup marks (1)
+    assert.equal(statements.length, 6)
+  })
 
 for (const dialect of dialects)
   test(`insert keeps every field of every entry, in order, awkward text included (${dialect})`, {

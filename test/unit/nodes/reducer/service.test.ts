@@ -150,15 +150,16 @@ test('a bad payload is refused naming the field, before anything is written', as
   await assert.rejects(svc.get('omninode.d'), /no bridge state for namespace omninode.d/)
 })
 
-test('dedup marks older than the retention are pruned, newer ones kept', async (t) => {
+test('dedup marks older than the retention are pruned (in batches), newer ones kept', async (t) => {
   const { db } = await service(t)
   const store = new ReducerStore(db)
   await db.query(
     `INSERT INTO action_dedup (consumer_group, event_id, processed_at) VALUES
-       ('g', $1, now() - interval '31 days'), ('g', $2, now() - interval '1 day')`,
-    [randomUUID(), randomUUID()],
+       ('g', $1, now() - interval '31 days'), ('g', $2, now() - interval '1 day'),
+       ('g', $3, now() - interval '32 days'), ('h', $4, now() - interval '40 days')`,
+    [randomUUID(), randomUUID(), randomUUID(), randomUUID()],
   )
-  assert.equal(await store.pruneDedup(30 * 24 * 60 * 60 * 1000), 1)
+  assert.equal(await store.pruneDedup(30 * 24 * 60 * 60 * 1000, { batchSize: 2 }), 3)
   const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM action_dedup')
   assert.equal(rows[0]!.n, 1)
 })
