@@ -52,6 +52,7 @@ const nodeFactories: Record<
       },
       batchConcurrency: config.batchConcurrency,
       batchMaxItems: config.batchMaxItems,
+      hashMetricsRetentionDays: config.hashMetricsRetentionDays,
     }),
   orchestrator: (config, deps, contract, contracts) => {
     const logger = deps.logger.child({ node: 'orchestrator' })

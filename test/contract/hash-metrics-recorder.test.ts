@@ -72,4 +72,31 @@ async function recorderContract(t: TestContext, backend: Backend): Promise<void>
     for (const row of rows) assert.ok(Math.abs(row.age_s) < 60, `recorded_at is now, not ${row.age_s} s away`)
     assert.equal(recorder.dropped, 0)
   })
+
+  await t.test(
+    'the partitions of days past the retention are dropped, with old rows of the default one',
+    async () => {
+      const recorder = new HashMetricsRecorder(db, { retentionDays: 1, partitionsAhead: 0 })
+      // 2019-12-31 to 2020-01-03, far before the partitions of today that the test above made
+      for (const day of ['2020-01-01', '2020-01-03'])
+        await recorder.ensurePartitions(new Date(`${day}T12:00:00Z`))
+      await db.query(
+        `INSERT INTO hash_metrics VALUES ('2019-12-31T23:00:00Z', 'hash', 'native', 1, 0), ('2020-01-02T00:00:00Z', 'hash', 'native', 2, 0),
+         ('2019-06-01T00:00:00Z', 'hash', 'native', 3, 0), ('2020-01-02T00:00:00Z', 'stamp', 'native', 4, 0)`,
+      )
+      assert.equal(
+        await recorder.dropExpiredPartitions(new Date('2020-01-03T12:00:00Z')),
+        2,
+        '2019-12-31, 2020-01-01',
+      )
+      const { rows } = await db.query<{ bytes: number | string }>(
+        "SELECT input_bytes AS bytes FROM hash_metrics WHERE recorded_at < '2021-01-01' ORDER BY 1",
+      )
+      assert.deepEqual(
+        rows.map((r) => Number(r.bytes)),
+        [2, 4],
+        'the rows from 2020-01-02 on; the 2019 row of the default partition went too',
+      )
+    },
+  )
 }

@@ -16,6 +16,10 @@ export interface HashMetricsRecorderOptions {
   maxRowsPerSecond?: number
   /** Daily partitions created ahead of today. @default 7 */
   partitionsAhead?: number
+  /** Days of timings kept: the partitions of older days are dropped. @default 30 */
+  retentionDays?: number
+  /** Partitions were dropped (their days had passed the retention). */
+  onDropped?: (partitions: number) => void
   onError?: (err: unknown) => void
 }
 
@@ -24,7 +28,8 @@ const dayMs = 24 * 60 * 60 * 1000
 /**
  * Writes hash timings to the partitioned `hash_metrics` table off the request path: it listens on the
  * `omninode:hash` channel, buffers (bounded: these are measurements, not acknowledged data), and
- * inserts in batches. It also keeps daily partitions created ahead (at start and once a day).
+ * inserts in batches. It also keeps the daily partitions: created ahead, and dropped once their day has
+ * passed the retention (at start and every 6 hours).
  *
  * The table is a sample: at most `maxRowsPerSecond` operations a second are written, the first ones of
  * each second. Writing every operation cost more than the hashing itself under load (on the embedded
@@ -34,8 +39,9 @@ const dayMs = 24 * 60 * 60 * 1000
 export class HashMetricsRecorder {
   #db: Database
   #buffer: Array<[string, string, string, number, number]> = []
-  #opts: Required<Omit<HashMetricsRecorderOptions, 'onError'>>
+  #opts: Required<Omit<HashMetricsRecorderOptions, 'onError' | 'onDropped'>>
   #onError: (err: unknown) => void
+  #onDropped: (partitions: number) => void
   #timers: NodeJS.Timeout[] = []
   #flushing: Promise<void> | undefined
   #listener = (message: unknown) => this.#record(message as HashObservation)
@@ -53,17 +59,25 @@ export class HashMetricsRecorder {
       maxBuffered: options.maxBuffered ?? 10_000,
       maxRowsPerSecond: options.maxRowsPerSecond ?? 100,
       partitionsAhead: options.partitionsAhead ?? 7,
+      retentionDays: options.retentionDays ?? 30,
     }
     this.#onError = options.onError ?? (() => {})
+    this.#onDropped = options.onDropped ?? (() => {})
   }
 
   async start(): Promise<void> {
-    await this.ensurePartitions()
+    await this.#maintainPartitions()
     diagnostics.subscribe(channels.hash.name, this.#listener)
     this.#timers.push(
       setInterval(() => void this.flush(), this.#opts.flushIntervalMs).unref(),
-      setInterval(() => void this.ensurePartitions().catch(this.#onError), dayMs / 4).unref(),
+      setInterval(() => void this.#maintainPartitions().catch(this.#onError), dayMs / 4).unref(),
     )
+  }
+
+  async #maintainPartitions(): Promise<void> {
+    await this.ensurePartitions()
+    const dropped = await this.dropExpiredPartitions()
+    if (dropped > 0) this.#onDropped(dropped)
   }
 
   /** Creates the partitions of yesterday (late rows), today and the days ahead; returns how many were new. */
@@ -74,6 +88,19 @@ export class HashMetricsRecorder {
       [yesterday, this.#opts.partitionsAhead + 2],
     )
     return rows[0]?.created ?? 0
+  }
+
+  /**
+   * Drops the partitions of the days before the retention (today's date, UTC, minus retentionDays):
+   * what is kept always covers the last retentionDays days. Returns how many were dropped.
+   */
+  async dropExpiredPartitions(now = new Date()): Promise<number> {
+    const before = new Date(now.getTime() - this.#opts.retentionDays * dayMs).toISOString().slice(0, 10)
+    const { rows } = await this.#db.query<{ dropped: number }>(
+      'SELECT onex_drop_hash_metrics_partitions($1::date) AS dropped',
+      [before],
+    )
+    return rows[0]?.dropped ?? 0
   }
 
   /** Writes what is buffered; concurrent calls share one write. */

@@ -23,6 +23,8 @@ export interface StampingNodeDeps {
   events: StampingEventSettings
   batchConcurrency: number
   batchMaxItems: number
+  /** Days of hash timings kept in hash_metrics. */
+  hashMetricsRetentionDays: number
 }
 
 /** The MetadataStampingService node: its service, its HTTP face, and its background work. */
@@ -36,7 +38,13 @@ export function createStampingNode(deps: StampingNodeDeps) {
     options: { batchConcurrency: deps.batchConcurrency },
   })
   const recorder = new HashMetricsRecorder(deps.db, {
+    retentionDays: deps.hashMetricsRetentionDays,
     onError: (err) => deps.logger.warn({ err }, 'hash metrics not written; will retry'),
+    onDropped: (partitions) =>
+      deps.logger.info(
+        { partitions, retention_days: deps.hashMetricsRetentionDays },
+        'old hash_metrics partitions dropped',
+      ),
   })
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(stampingRoutes, { service, defaultNamespace, batchMaxItems: deps.batchMaxItems })

@@ -259,6 +259,13 @@ export const configKeys = {
     description:
       'Days the event log (`GET /events`) keeps published and consumed events; dead letters stay 30',
   },
+  hashMetricsRetentionDays: {
+    env: 'OMNINODE_HASH_METRICS_RETENTION_DAYS',
+    yaml: 'hash_metrics_retention_days',
+    schema: Type.Integer({ minimum: 1, maximum: 3650 }),
+    default: 30,
+    description: 'Days of hash timings `hash_metrics` keeps: older daily partitions are dropped whole',
+  },
   namespace: {
     env: 'OMNINODE_NAMESPACE',
     yaml: 'namespace',

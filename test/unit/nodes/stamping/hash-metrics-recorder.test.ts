@@ -40,6 +40,48 @@ test('hash timings land in hash_metrics in batches, in daily partitions created 
   assert.deepEqual(rows[0], { n: 25, bytes: (25 * 26) / 2, part: `hash_metrics_${day(0)}` })
 })
 
+test('the partitions of days past the retention are dropped whole, the others kept', async (t) => {
+  const db = await openPgliteDatabase()
+  t.after(() => db.close())
+  await migrate(db)
+  const partitions = async () =>
+    (
+      await db.query<{ name: string }>(
+        `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = 'hash_metrics'::regclass AND c.relname <> 'hash_metrics_default' ORDER BY 1`,
+      )
+    ).rows.map((r) => r.name)
+  const now = new Date('2026-06-30T12:00:00Z')
+  const recorder = new HashMetricsRecorder(db, { retentionDays: 3, partitionsAhead: 0 })
+  // the partitions of 2026-06-24 to 06-30 (a week of days gone by), each with a row
+  for (let d = 24; d <= 30; d++) {
+    await recorder.ensurePartitions(new Date(`2026-06-${d}T12:00:00Z`))
+    await db.query("INSERT INTO hash_metrics VALUES ($1::timestamptz, 'hash', 'native', 1, 0.01)", [
+      `2026-06-${d}T12:00:00Z`,
+    ])
+  }
+  // a row of a day without a partition lands in the default one
+  await db.query("INSERT INTO hash_metrics VALUES ('2026-06-01T00:00:00Z', 'hash', 'native', 1, 0.01)")
+  assert.equal((await partitions()).length, 8, '06-23 (the day before the first) to 06-30')
+
+  assert.equal(await recorder.dropExpiredPartitions(now), 4, 'the days before 06-27')
+  assert.deepEqual(await partitions(), [
+    'hash_metrics_20260627',
+    'hash_metrics_20260628',
+    'hash_metrics_20260629',
+    'hash_metrics_20260630',
+  ])
+  const { rows } = await db.query<{ day: string }>(
+    "SELECT to_char(recorded_at AT TIME ZONE 'UTC', 'MM-DD') AS day FROM hash_metrics ORDER BY 1",
+  )
+  assert.deepEqual(
+    rows.map((r) => r.day),
+    ['06-27', '06-28', '06-29', '06-30'],
+    'the last 3 days and today, the old row of the default partition deleted',
+  )
+  assert.equal(await recorder.dropExpiredPartitions(now), 0, 'dropping again is a no-op')
+})
+
 test('while the database is away the buffer stays bounded, dropping the oldest rows', async (t) => {
   const db = await openPgliteDatabase()
   t.after(() => db.close())

@@ -1,0 +1,1 @@
+DROP FUNCTION onex_drop_hash_metrics_partitions(date);
