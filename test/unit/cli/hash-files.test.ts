@@ -122,7 +122,7 @@ describe('hashFiles matches b3sum byte for byte', () => {
     assert.equal(ours.stdout, reference.stdout.toString())
     const errors = ours.stderr.split('\n')
     assert.equal(errors[0], 'omninode hash: missing: No such file or directory')
-    assert.match(errors[1]!, /^omninode hash: a-directory: \S.*directory/i)
+    assert.equal(errors[1], 'omninode hash: a-directory: Is a directory', 'b3sum adds "(os error 21)"')
     assert.equal(errors.length, 3)
   })
 
