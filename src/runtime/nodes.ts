@@ -80,6 +80,7 @@ const nodeFactories: Record<
       maxItems: config.batchMaxItems,
       recovery: config.workflowRecovery,
       ownerLeaseMs: config.workflowOwnerLeaseMs,
+      retentionDays: config.workflowRetentionDays,
     })
   },
   registry: (config, deps, contract) =>

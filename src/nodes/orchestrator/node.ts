@@ -42,10 +42,14 @@ export interface OrchestratorNodeDeps {
   recovery: RecoveryMode
   /** An owner without a heartbeat for this long is dead: its workflows are taken over. */
   ownerLeaseMs: number
+  /** Days finished workflows are kept; 0: forever. */
+  retentionDays: number
 }
 
 /** How often the pump looks for bus-accepted workflows it was not told about (a safety net). */
 const pumpEveryMs = 500
+const pruneEveryMs = 10 * 60 * 1000
+const dayMs = 24 * 60 * 60 * 1000
 
 /** NodeBridgeOrchestrator: stamp workflows over HTTP and the bus, and recovery at start. */
 export function createOrchestratorNode(deps: OrchestratorNodeDeps) {
@@ -93,6 +97,24 @@ export function createOrchestratorNode(deps: OrchestratorNodeDeps) {
         pumping = undefined
       })
   }
+  // the retention of finished workflows (when configured); a stop ends it between two batches
+  let pruneTimer: NodeJS.Timeout | undefined
+  let pruning: Promise<void> | undefined
+  let stopPruning = new AbortController()
+  const prune = () => {
+    pruning ??= store
+      .pruneFinished(new Date(deps.clock.now().getTime() - deps.retentionDays * dayMs), {
+        signal: stopPruning.signal,
+      })
+      .then((deleted) => {
+        if (deleted > 0)
+          deps.logger.info({ deleted, retention_days: deps.retentionDays }, 'finished workflows pruned')
+      })
+      .catch((err: unknown) => deps.logger.warn({ err }, 'finished workflows not pruned; will retry'))
+      .finally(() => {
+        pruning = undefined
+      })
+  }
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(workflowRoutes, { service, defaultNamespace, maxItems: deps.maxItems })
   }
@@ -125,10 +147,18 @@ export function createOrchestratorNode(deps: OrchestratorNodeDeps) {
       })
       // without a bus nothing arrives but over HTTP, which runs its workflows itself
       if (subscription) timer = setInterval(pump, pumpEveryMs).unref()
+      if (deps.retentionDays > 0) {
+        stopPruning = new AbortController()
+        prune()
+        pruneTimer = setInterval(prune, pruneEveryMs).unref()
+      }
     },
     async stop() {
       clearInterval(timer)
       clearInterval(leaseTimer)
+      clearInterval(pruneTimer)
+      stopPruning.abort()
+      await pruning
       await subscription?.stop()
       await pumping
       await renewing

@@ -1,3 +1,4 @@
+import { type InBatchesOptions, inBatches } from '../../core/in-batches.ts'
 import { decodeKeysetCursor, encodeKeysetCursor } from '../../core/keyset-cursor.ts'
 import type { Database, Queryable } from '../../ports/database.ts'
 
@@ -145,6 +146,18 @@ const moveSql = `WITH input AS (
   INSERT INTO fsm_transitions (workflow_id, from_state, to_state, trigger, at)
   SELECT id, from_state, to_state, trigger, at FROM moved
   RETURNING workflow_id`
+
+// The oldest finished workflows through the index on created_at, and in the same statement their steps
+// and transitions (by their indexes on workflow_id): a workflow goes with all its rows or not at all.
+const pruneFinishedSql = `WITH gone AS (
+    DELETE FROM workflow_executions WHERE id IN (
+      SELECT id FROM workflow_executions
+      WHERE created_at < $1::timestamptz AND finished_at < $1::timestamptz AND state IN ('completed', 'failed')
+      ORDER BY created_at LIMIT $2)
+    RETURNING id),
+  steps AS (DELETE FROM workflow_steps WHERE workflow_id IN (SELECT id FROM gone)),
+  moves AS (DELETE FROM fsm_transitions WHERE workflow_id IN (SELECT id FROM gone))
+  SELECT count(*)::int AS n FROM gone`
 
 const insertStepsSql = `INSERT INTO workflow_steps (workflow_id, step, position, status, attempts, started_at,
     duration_ms, error_code, error_message, output)
@@ -356,6 +369,18 @@ export class WorkflowStore {
       items,
       next_cursor: last ? encodeKeysetCursor({ createdAt: last.created_at, id: last.id }) : null,
     }
+  }
+
+  /**
+   * Deletes the finished workflows (completed or failed) created and finished before `before`, with
+   * their steps and transitions, in one statement per batch (inBatches: PGlite would stop for all of
+   * them at once); returns how many workflows. Unfinished ones stay, however old: recovery owns them.
+   */
+  async pruneFinished(before: Date, options: InBatchesOptions = {}): Promise<number> {
+    return inBatches(async (limit) => {
+      const { rows } = await this.#db.query<{ n: number }>(pruneFinishedSql, [before.toISOString(), limit])
+      return rows[0]?.n ?? 0
+    }, options)
   }
 
   /** This process is alive: its lease on the workflows it owns is renewed. */

@@ -200,6 +200,14 @@ export const configKeys = {
     description:
       'A process that ran workflows and has not renewed its lease for this long is dead; its unfinished workflows are taken over (on PostgreSQL; with the embedded database, at once at start)',
   },
+  workflowRetentionDays: {
+    env: 'OMNINODE_WORKFLOW_RETENTION_DAYS',
+    yaml: 'workflow_retention_days',
+    schema: Type.Integer({ minimum: 0, maximum: 36500 }),
+    default: 0,
+    description:
+      'Days finished workflows (`GET /workflows`, with their steps and transitions) are kept; 0 keeps them forever. Bridge states keep their counts',
+  },
   onextreeUrl: {
     env: 'OMNINODE_ONEXTREE_URL',
     yaml: 'onextree_url',
