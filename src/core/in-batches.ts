@@ -3,7 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 export interface InBatchesOptions {
   /** Rows per batch. @default 1000 */
   batchSize?: number
-  /** Ends the work after the batch in flight (a stopping process), or before the first; what is left waits for the next run. */
+  /**
+   * Ends the work after the batch in flight (a stopping process), or before the first; what is left
+   * waits for the next run.
+   */
   signal?: AbortSignal | undefined
 }
 

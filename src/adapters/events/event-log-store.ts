@@ -204,9 +204,9 @@ export class EventLogStore {
 
   /**
    * Deletes what has outlived its retention, in batches (inBatches: one DELETE of all that is due
-   * would stop PGlite's thread for as long as it runs); returns the rows deleted per table. The outbox holds
-   * only unsent events and is never pruned. Each batch takes the oldest rows through the index on
-   * the time, so a stopped prune leaves no gap: the next one goes on from there.
+   * would stop PGlite's thread for as long as it runs); returns the rows deleted per table. The
+   * outbox holds only unsent events and is never pruned. Each batch takes the oldest rows through
+   * the index on the time, so a stopped prune leaves no gap: the next one goes on from there.
    */
   async prune(
     retention: EventLogRetention,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsync } from 'fastify'
 import type { WorkflowStep } from '../../core/contracts/schema.ts'
 import type { Blake3 } from '../../core/hashing/blake3.ts'
+import { Recurring } from '../../core/recurring.ts'
 import type { NodeDescription } from '../../core/registry/description.ts'
 import type { WorkflowFsm } from '../../core/workflow/fsm.ts'
 import { WorkflowLimiter } from '../../core/workflow/limiter.ts'
@@ -97,24 +98,20 @@ export function createOrchestratorNode(deps: OrchestratorNodeDeps) {
         pumping = undefined
       })
   }
-  // the retention of finished workflows (when configured); a stop ends it between two batches
-  let pruneTimer: NodeJS.Timeout | undefined
-  let pruning: Promise<void> | undefined
-  let stopPruning = new AbortController()
-  const prune = () => {
-    pruning ??= store
-      .pruneFinished(new Date(deps.clock.now().getTime() - deps.retentionDays * dayMs), {
-        signal: stopPruning.signal,
-      })
-      .then((deleted) => {
-        if (deleted > 0)
-          deps.logger.info({ deleted, retention_days: deps.retentionDays }, 'finished workflows pruned')
-      })
-      .catch((err: unknown) => deps.logger.warn({ err }, 'finished workflows not pruned; will retry'))
-      .finally(() => {
-        pruning = undefined
-      })
-  }
+  // the retention of finished workflows, when configured
+  const pruning = new Recurring(
+    async (signal) => {
+      const before = new Date(deps.clock.now().getTime() - deps.retentionDays * dayMs)
+      const deleted = await store.pruneFinished(before, { signal })
+      if (deleted > 0)
+        deps.logger.info({ deleted, retention_days: deps.retentionDays }, 'finished workflows pruned')
+    },
+    {
+      everyMs: pruneEveryMs,
+      atStart: true,
+      onError: (err) => deps.logger.warn({ err }, 'finished workflows not pruned; will retry'),
+    },
+  )
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(workflowRoutes, { service, defaultNamespace, maxItems: deps.maxItems })
   }
@@ -147,18 +144,12 @@ export function createOrchestratorNode(deps: OrchestratorNodeDeps) {
       })
       // without a bus nothing arrives but over HTTP, which runs its workflows itself
       if (subscription) timer = setInterval(pump, pumpEveryMs).unref()
-      if (deps.retentionDays > 0) {
-        stopPruning = new AbortController()
-        prune()
-        pruneTimer = setInterval(prune, pruneEveryMs).unref()
-      }
+      if (deps.retentionDays > 0) pruning.start()
     },
     async stop() {
       clearInterval(timer)
       clearInterval(leaseTimer)
-      clearInterval(pruneTimer)
-      stopPruning.abort()
-      await pruning
+      await pruning.stop()
       await subscription?.stop()
       await pumping
       await renewing

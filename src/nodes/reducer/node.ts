@@ -4,6 +4,7 @@ import { aggregationSettings } from '../../core/aggregation/settings.ts'
 import { consumedTopics } from '../../core/contracts/parse.ts'
 import type { NodeContract } from '../../core/contracts/schema.ts'
 import { topicName } from '../../core/events/topics.ts'
+import { Recurring } from '../../core/recurring.ts'
 import type { Clock } from '../../ports/clock.ts'
 import type { Database } from '../../ports/database.ts'
 import type { Subscription } from '../../ports/event-bus.ts'
@@ -55,20 +56,10 @@ export function createReducerNode(deps: ReducerNodeDeps) {
   })
   const topics = consumedTopics(contract).map((key) => topicName(deps.events.environment, key))
   let subscription: Subscription | undefined
-  let pruneTimer: NodeJS.Timeout | undefined
-  let pruning: Promise<unknown> | undefined
-  // ends a prune between two batches at stop, so that it does not outlive the database
-  let stopPruning = new AbortController()
-  const prune = () => {
-    pruning ??= store
-      .pruneDedup(dedupRetentionMs, { signal: stopPruning.signal })
-      .catch((err: unknown) => {
-        deps.logger.warn({ err }, 'reducer dedup marks not pruned; will retry')
-      })
-      .finally(() => {
-        pruning = undefined
-      })
-  }
+  const pruning = new Recurring((signal) => store.pruneDedup(dedupRetentionMs, { signal }), {
+    everyMs: pruneEveryMs,
+    onError: (err) => deps.logger.warn({ err }, 'reducer dedup marks not pruned; will retry'),
+  })
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(reducerRoutes, {
       service,
@@ -90,13 +81,11 @@ export function createReducerNode(deps: ReducerNodeDeps) {
           await service.handleBatch(events)
         },
       })
-      stopPruning = new AbortController()
-      pruneTimer = setInterval(prune, pruneEveryMs).unref()
+      pruning.start()
     },
     async stop() {
-      clearInterval(pruneTimer)
-      stopPruning.abort()
-      await pruning
+      // a prune in flight ends between two batches: it must not outlive the database
+      await pruning.stop()
       await subscription?.stop()
     },
   }

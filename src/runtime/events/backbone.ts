@@ -17,6 +17,7 @@ import { UnavailableError } from '../../core/errors.ts'
 import type { EnvelopeSource } from '../../core/events/envelope.ts'
 import { topicDefinitions } from '../../core/events/topics.ts'
 import { sessionIdOf } from '../../core/events/trace.ts'
+import { Recurring } from '../../core/recurring.ts'
 import type { Clock } from '../../ports/clock.ts'
 import type { Database } from '../../ports/database.ts'
 import type { EventBus, OutgoingMessage, Subscription } from '../../ports/event-bus.ts'
@@ -64,10 +65,12 @@ export class EventBackbone implements EventConsumers {
   #relay: OutboxRelay | undefined
   readonly #envelopes: OutboxEnvelopes | undefined
   #monitor: DlqMonitor | undefined
-  #pruneTimer: NodeJS.Timeout | undefined
-  #pruning: Promise<void> | undefined
-  /** Ends a prune between two batches at stop. */
-  #stopPruning = new AbortController()
+  /** The retention of the event tables, at start and every 10 minutes. */
+  #pruning = new Recurring((signal) => this.#prune(signal), {
+    everyMs: pruneEveryMs,
+    atStart: true,
+    onError: (err) => this.#deps.logger.warn({ err }, 'event tables not pruned; will retry'),
+  })
   #unsubscribe: (() => void) | undefined
 
   constructor(deps: EventBackboneDeps) {
@@ -108,11 +111,7 @@ export class EventBackbone implements EventConsumers {
   async start(): Promise<void> {
     const { config, db, bus, logger } = this.#deps
     this.recorder.start()
-    this.#stopPruning = new AbortController()
-    this.#pruning = this.#prune()
-    this.#pruneTimer = setInterval(() => {
-      this.#pruning ??= this.#prune()
-    }, pruneEveryMs).unref()
+    this.#pruning.start()
     if (!bus) {
       logger.info('no event bus attached: events are kept in the outbox until one is')
       return
@@ -253,9 +252,7 @@ export class EventBackbone implements EventConsumers {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.#pruneTimer)
-    this.#stopPruning.abort()
-    await this.#pruning
+    await this.#pruning.stop()
     await this.#monitor?.stop()
     await this.outbox.close()
     // rows not published yet stay in the outbox: the next process to start a relay sends them
@@ -264,25 +261,18 @@ export class EventBackbone implements EventConsumers {
     await this.recorder.stop()
   }
 
-  async #prune(): Promise<void> {
+  async #prune(signal: AbortSignal): Promise<void> {
     const logMs = this.#deps.config.eventLogRetentionDays * day
-    try {
-      const deleted = await this.store.prune(
-        {
-          logMs,
-          deadLetterMs: Math.max(logMs, deadLetterRetentionMs),
-          processedMs: Math.max(logMs, deadLetterRetentionMs),
-        },
-        new Date(),
-        { signal: this.#stopPruning.signal },
-      )
-      if (Object.values(deleted).some((n) => n > 0))
-        this.#deps.logger.info({ deleted }, 'event tables pruned')
-    } catch (err) {
-      this.#deps.logger.warn({ err }, 'event tables not pruned; will retry')
-    } finally {
-      this.#pruning = undefined
-    }
+    const deleted = await this.store.prune(
+      {
+        logMs,
+        deadLetterMs: Math.max(logMs, deadLetterRetentionMs),
+        processedMs: Math.max(logMs, deadLetterRetentionMs),
+      },
+      new Date(),
+      { signal },
+    )
+    if (Object.values(deleted).some((n) => n > 0)) this.#deps.logger.info({ deleted }, 'event tables pruned')
   }
 }
 
