@@ -13,8 +13,9 @@ import { checkDatabase, openDatabase, prepareNewDataDir, protectDatabase } from 
 import { EventBackbone, eventSource } from './events/backbone.ts'
 import type { HostedNode } from './hosted-node.ts'
 import { correlationIdOf } from './http/correlation.ts'
-import { installErrorHandling } from './http/error-handler.ts'
+import { answerFrameworkError, installErrorHandling, maxParamLength } from './http/error-handler.ts'
 import { healthRoutes } from './http/health-routes.ts'
+import { installRequestDecoding } from './http/request-encoding.ts'
 import { typeboxValidatorCompiler } from './http/validator-compiler.ts'
 import type { Logger } from './logger.ts'
 import { BridgeMetrics } from './metrics.ts'
@@ -191,6 +192,8 @@ async function buildHttp(
     forceCloseConnections: 'idle',
     requestIdHeader: false,
     genReqId: correlationIdOf,
+    routerOptions: { maxParamLength },
+    frameworkErrors: answerFrameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(typeboxValidatorCompiler)
   // Bodies are JSON (POST /hash alone takes any type, in a context of its own): text is refused with
@@ -198,6 +201,7 @@ async function buildHttp(
   app.removeContentTypeParser('text/plain')
 
   installErrorHandling(app)
+  await installRequestDecoding(app)
   app.addHook('onRequest', async (request, reply) => {
     deps.inFlight.count++
     reply.header('x-correlation-id', request.id)
