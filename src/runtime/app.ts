@@ -12,10 +12,10 @@ import type { BridgeConfig } from './config/load.ts'
 import { checkDatabase, openDatabase, prepareNewDataDir, protectDatabase } from './database.ts'
 import { EventBackbone, eventSource } from './events/backbone.ts'
 import type { HostedNode } from './hosted-node.ts'
+import { installCompression } from './http/compression.ts'
 import { correlationIdOf } from './http/correlation.ts'
 import { answerFrameworkError, installErrorHandling, maxParamLength } from './http/error-handler.ts'
 import { healthRoutes } from './http/health-routes.ts'
-import { installRequestDecoding } from './http/request-encoding.ts'
 import { typeboxValidatorCompiler } from './http/validator-compiler.ts'
 import type { Logger } from './logger.ts'
 import { BridgeMetrics } from './metrics.ts'
@@ -201,7 +201,7 @@ async function buildHttp(
   app.removeContentTypeParser('text/plain')
 
   installErrorHandling(app)
-  await installRequestDecoding(app)
+  await installCompression(app)
   app.addHook('onRequest', async (request, reply) => {
     deps.inFlight.count++
     reply.header('x-correlation-id', request.id)

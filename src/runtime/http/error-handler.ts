@@ -9,7 +9,7 @@ import {
   publicErrorBody,
 } from '../../core/errors.ts'
 import { issuesOf } from '../../core/schema.ts'
-import { requestEncodings } from './request-encoding.ts'
+import { requestEncodings } from './compression.ts'
 
 /**
  * The one place where errors become HTTP (STYLE 6). Domain errors carry their code; fastify's own
@@ -152,7 +152,7 @@ function describe(error: FastifyError | OnexError, request: FastifyRequest): Des
   }
 }
 
-/** A content-encoding that request-encoding.ts does not decode. */
+/** A content-encoding that compression.ts does not decode. */
 function unsupportedEncoding(request: FastifyRequest): Described {
   const sent = String(request.headers['content-encoding']).slice(0, 100)
   return {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
+import { brotliCompressSync, brotliDecompressSync, deflateSync, gunzipSync, gzipSync } from 'node:zlib'
 import { createBLAKE3 } from 'hash-wasm'
 import { startTestBridge } from '../../../helpers/bridge.ts'
 
@@ -87,6 +87,34 @@ test('a coding not accepted is a 415, a body that does not decode a 400, a bomb 
 
   // still serving afterwards
   assert.equal((await hash('gzip', gzipSync(content))).statusCode, 200)
+})
+
+test('a response of 1 KiB or more is compressed for a client that asks', async (t) => {
+  const { app } = await startTestBridge(t)
+  const get = (url: string, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'GET', url, headers })
+  const plain = await get('/docs/json')
+  assert.equal(plain.headers['content-encoding'], undefined)
+  assert.ok(plain.rawPayload.length > 1024)
+  for (const [accept, encoding, decode] of [
+    ['gzip', 'gzip', gunzipSync],
+    ['br;q=1, gzip;q=0.5', 'br', brotliDecompressSync],
+  ] as const) {
+    const res = await get('/docs/json', { 'accept-encoding': accept })
+    assert.equal(res.statusCode, 200)
+    assert.equal(res.headers['content-encoding'], encoding)
+    assert.match(String(res.headers['vary']), /accept-encoding/i)
+    assert.ok(res.rawPayload.length < plain.rawPayload.length / 2)
+    assert.equal(decode(res.rawPayload).toString(), plain.body)
+  }
+  // Prometheus asks for gzip
+  const metrics = await get('/metrics', { 'accept-encoding': 'gzip' })
+  assert.equal(metrics.headers['content-encoding'], 'gzip')
+  assert.match(gunzipSync(metrics.rawPayload).toString(), /^# HELP /m)
+  // below the threshold: as it is
+  const small = await get('/health/live', { 'accept-encoding': 'gzip' })
+  assert.equal(small.headers['content-encoding'], undefined)
+  assert.equal(small.json().data.status, 'alive')
 })
 
 test('a path that does not decode, or a parameter longer than any, is a unified 400', async (t) => {
