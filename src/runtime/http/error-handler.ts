@@ -114,7 +114,6 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'ONEX_CORE_007_INVALID_INPUT',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'ONEX_CORE_007_INVALID_INPUT',
   FST_ERR_CTP_INVALID_JSON_BODY: 'ONEX_CORE_007_INVALID_INPUT',
-  FST_ERR_BAD_URL: 'ONEX_CORE_007_INVALID_INPUT',
 }
 
 function describe(error: FastifyError | OnexError, request: FastifyRequest): Described {
