@@ -6,12 +6,13 @@
  * the real route (fastify inject: no sockets, so no load generator competes for the 2 cores).
  * Three intelligence settings: none (`intelligence: false`, the step skipped), local (the built-in
  * analyser, the default) and onextree (a loopback HTTP server that answers at once; its cache off,
- * so that every workflow asks it).
+ * so that every workflow asks it). BENCH_SETTINGS (comma-separated) picks some.
  * Per setting:
  * - throughput: BENCH_WORKFLOWS (default 3000) one-item POST /workflows/stamp requests, BENCH_CONCURRENCY
  *   (default 32) in flight; workflows/s, and the latency of those requests (p50/p95) under that load;
  *   and this process's CPU per workflow meanwhile (with the load average: on a shared machine the
- *   rate and latencies follow the other processes, the CPU per workflow much less);
+ *   rate and latencies follow the other processes, the CPU per workflow much less) and how busy its
+ *   event loop was (1: saturated, the rate is then what its CPU allows);
  * - batch throughput: the same number of workflows in requests of 50 items, 4 requests in flight;
  * - latency: 500 requests one at a time (after 100), p50/p95: a workflow's own time on an idle bridge.
  * Goals: at least 1,000 workflows/s, p95 under 50 ms.
@@ -35,12 +36,17 @@ const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 32)
 const BATCH = 50
 const goals = { workflowsPerS: 1000, p95Ms: 50 }
 
-type Setting = 'none' | 'local' | 'onextree'
+const SETTINGS = ['none', 'local', 'onextree'] as const
+type Setting = (typeof SETTINGS)[number]
 
 export async function run(): Promise<void> {
+  const chosen = process.env['BENCH_SETTINGS']?.split(',') ?? SETTINGS
+  const unknown = chosen.filter((s) => !(SETTINGS as readonly string[]).includes(s))
+  if (unknown.length > 0)
+    throw new Error(`BENCH_SETTINGS: unknown ${unknown.join(', ')} (known: ${SETTINGS.join(', ')})`)
   const onextree = await startInstantOnexTree()
   try {
-    for (const setting of ['none', 'local', 'onextree'] as const) await measure(setting, onextree.url)
+    for (const setting of chosen as Setting[]) await measure(setting, onextree.url)
   } finally {
     onextree.close()
   }
@@ -82,6 +88,7 @@ async function measure(setting: Setting, onextreeUrl: string): Promise<void> {
     const times = new Float64Array(WORKFLOWS)
     let next = 0
     const cpuBefore = process.cpuUsage()
+    const eluBefore = performance.eventLoopUtilization()
     const started = performance.now()
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -94,6 +101,7 @@ async function measure(setting: Setting, onextreeUrl: string): Promise<void> {
       }),
     )
     const rate = WORKFLOWS / ((performance.now() - started) / 1000)
+    const elu = performance.eventLoopUtilization(eluBefore).utilization
     const cpu = process.cpuUsage(cpuBefore)
     const loaded = percentiles(times)
     report('workflow', 'throughput', round(rate), 'workflows/s', {
@@ -106,6 +114,7 @@ async function measure(setting: Setting, onextreeUrl: string): Promise<void> {
     // PGlite and the injected requests) per workflow; 1,000 workflows/s on one core needs under 1 ms
     report('workflow', 'cpu_per_workflow', round((cpu.user + cpu.system) / 1000 / WORKFLOWS), 'ms', {
       ...extra,
+      event_loop_utilization: round(elu),
       load_average: loadavg().map((l) => round(l)),
     })
     report('workflow', 'loaded_latency_p50', round(loaded.p50), 'ms', extra)

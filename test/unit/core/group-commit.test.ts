@@ -40,3 +40,61 @@ test('concurrent writes share a transaction; a bad item fails alone, the rest co
   // the group failed, then each was written alone
   assert.deepEqual(groups.slice(1), [[4, -5, 6], [4], [-5], [6]])
 })
+
+test('items that come while the transaction waits for its connection join it', async () => {
+  const groups: number[][] = []
+  let connectionFree!: () => void
+  const connection = new Promise<void>((resolve) => {
+    connectionFree = resolve
+  })
+  const writer = new GroupCommit<number, number, null>({
+    // the first transaction waits for its connection, as one behind others does on PGlite
+    transaction: async (fn) => {
+      await connection
+      return fn(null)
+    },
+    write: async (_tx, items) => {
+      groups.push(items)
+      return items
+    },
+  })
+  const first = writer.submit(1)
+  await new Promise((resolve) => setImmediate(resolve))
+  const later = [writer.submit(2), writer.submit(3)]
+  connectionFree()
+  assert.deepEqual(await Promise.all([first, ...later]), [1, 2, 3])
+  assert.deepEqual(groups, [[1, 2, 3]])
+})
+
+test('a transaction that runs its body again writes the same group; one that never runs it fails its items', async () => {
+  const groups: number[][] = []
+  let attempts = 0
+  const retrying = new GroupCommit<number, number, null>({
+    // a transaction retried (a serialization failure): the body runs twice
+    transaction: async (fn) => {
+      await fn(null)
+      return fn(null)
+    },
+    write: async (_tx, items) => {
+      attempts++
+      groups.push(items)
+      return items
+    },
+  })
+  assert.deepEqual(await Promise.all([retrying.submit(1), retrying.submit(2)]), [1, 2])
+  assert.equal(attempts, 2)
+  assert.deepEqual(groups, [
+    [1, 2],
+    [1, 2],
+  ])
+
+  const down = new GroupCommit<number, number, null>({
+    transaction: () => Promise.reject(new Error('no connection')),
+    write: async (_tx, items) => items,
+  })
+  const settled = await Promise.allSettled([down.submit(1), down.submit(2)])
+  assert.deepEqual(
+    settled.map((s) => (s.status === 'rejected' ? (s.reason as Error).message : s.status)),
+    ['no connection', 'no connection'],
+  )
+})
