@@ -118,11 +118,32 @@ export class OnexError extends Error {
   }
 }
 
+/** The parts of an HTTP request an input error can be in. */
+export type RequestPart = 'body' | 'querystring' | 'params' | 'headers'
+export const requestParts: readonly string[] = [
+  'body',
+  'querystring',
+  'params',
+  'headers',
+] satisfies RequestPart[]
+
 export class InvalidInputError extends OnexError {
   /** Every problem found, each naming its field. */
   readonly issues: readonly FieldIssue[]
-  constructor(message: string, issues: FieldIssue[] = [], options: Omit<OnexErrorOptions, 'details'> = {}) {
-    super('ONEX_CORE_007_INVALID_INPUT', message, { ...options, details: { issues } })
+  /**
+   * `location`: the part of an HTTP request the issues are in (body, querystring, params, headers), as
+   * the answers to a request that fastify's own schemas refused say it, in fastify's words (`details.location`).
+   */
+  constructor(
+    message: string,
+    issues: FieldIssue[] = [],
+    options: Omit<OnexErrorOptions, 'details'> & { location?: RequestPart } = {},
+  ) {
+    const { location, ...rest } = options
+    super('ONEX_CORE_007_INVALID_INPUT', message, {
+      ...rest,
+      details: location === undefined ? { issues } : { location, issues },
+    })
     this.issues = issues
   }
 }

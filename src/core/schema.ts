@@ -1,14 +1,17 @@
 import type { Static, TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { type FieldIssue, InvalidInputError } from './errors.ts'
+import { type FieldIssue, InvalidInputError, type RequestPart, requestParts } from './errors.ts'
 
 /**
  * Compiles a TypeBox schema once and returns a parser: input in, typed value out, or an
  * InvalidInputError whose `details.issues` names every offending field (dotted path).
  * Every edge of the system (HTTP bodies, events, config, contract YAML, CLI arguments) goes through one.
+ * When `what` is a part of an HTTP request ('body', 'querystring', ...) the error's details say so
+ * (`location`), as they do for what fastify's route schemas refuse.
  */
 export function compileParser<T extends TSchema>(schema: T, what: string): (value: unknown) => Static<T> {
   const validator = Compile(schema)
+  const location = requestParts.includes(what) ? { location: what as RequestPart } : {}
   return (value) => {
     if (validator.Check(value)) return value as Static<T>
     const issues = issuesOf(validator.Errors(value))
@@ -17,6 +20,7 @@ export function compileParser<T extends TSchema>(schema: T, what: string): (valu
     throw new InvalidInputError(
       `invalid ${what}${where}: ${first?.message ?? 'does not match its schema'}`,
       issues,
+      location,
     )
   }
 }

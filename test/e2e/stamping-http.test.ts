@@ -97,7 +97,11 @@ async function stampingOverHttp(t: TestContext, backend: Dialect) {
       'ONEX_CORE_007_INVALID_INPUT',
       'content_base64',
     )
-    expectError(await post('/hash', { content: 'a', extra: 1 }), 400, 'ONEX_CORE_007_INVALID_INPUT', 'extra')
+    const extra = await post('/hash', { content: 'a', extra: 1 })
+    expectError(extra, 400, 'ONEX_CORE_007_INVALID_INPUT', 'extra')
+    // as for a body fastify's route schema refuses (POST /validate)
+    assert.equal(extra.body.error.details.location, 'body')
+    assert.equal((await post('/validate', { contentx: 1 })).body.error.details.location, 'body')
     const empty = await app.inject({ method: 'POST', url: '/hash' })
     expectError({ status: empty.statusCode, body: empty.json() }, 400, 'ONEX_CORE_007_INVALID_INPUT')
     const badJson = await app.inject({

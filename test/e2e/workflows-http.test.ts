@@ -225,7 +225,13 @@ for (const backend of dialects) {
         res.body.error.details.issues.some((i: Json) => i.field === field),
         `${field} named in ${JSON.stringify(res.body.error)}`,
       )
+      assert.equal(res.body.error.details.location, 'body', JSON.stringify(res.body.error))
     }
+    assert.equal(
+      (await call('GET', '/workflows?state=sleeping')).body.error.details.location,
+      'querystring',
+      'as fastify names it',
+    )
     const asText = await call('POST', '/workflows/stamp', JSON.stringify({ content: 'x' }), {
       'content-type': 'text/plain',
     })

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import type { Static } from 'typebox'
-import { InvalidInputError } from '../../core/errors.ts'
+import { InvalidInputError, type RequestPart } from '../../core/errors.ts'
 import { sessionIdFromHeader } from '../../core/events/trace.ts'
 import { ok, successSchema } from '../../core/response.ts'
 import { compileParser } from '../../core/schema.ts'
@@ -37,7 +37,7 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
     async (request, reply) => {
       const items = 'items' in request.body ? parseBatch(request.body).items : [parseItem(request.body)]
       const inputs = items.map((item, i) =>
-        toInput(item, opts.defaultNamespace, 'items' in request.body ? `items.${i}.` : ''),
+        toInput(item, opts.defaultNamespace, 'items' in request.body ? `items.${i}.` : '', 'body'),
       )
       const outcomes = await service.submit(inputs, origin(request))
       const workflows = outcomes.map((o, i) => toResult(o, inputs[i]!.encoding))
@@ -84,21 +84,29 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
   )
 }
 
-/** The item's content as bytes: exactly one of content and content_base64. */
+/**
+ * The item's content as bytes: exactly one of content and content_base64. `at` prefixes the fields
+ * named; `location` is the request part they are in (none for an event's payload).
+ */
 export function toInput(
   item: Static<typeof S.WorkflowItem>,
   defaultNamespace: string,
   at = '',
+  location?: RequestPart,
 ): WorkflowInput {
   const hasText = item.content !== undefined
   if (hasText === (item.content_base64 !== undefined)) {
     const message = hasText
       ? 'give content or content_base64, not both'
       : 'content or content_base64 is required'
-    throw new InvalidInputError(`${at}${message}`, [
-      { field: `${at}content`, message },
-      { field: `${at}content_base64`, message },
-    ])
+    throw new InvalidInputError(
+      `${at}${message}`,
+      [
+        { field: `${at}content`, message },
+        { field: `${at}content_base64`, message },
+      ],
+      location === undefined ? {} : { location },
+    )
   }
   return {
     content: hasText ? Buffer.from(item.content!, 'utf8') : Buffer.from(item.content_base64!, 'base64'),

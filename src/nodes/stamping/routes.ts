@@ -71,11 +71,12 @@ export const stampingRoutes: FastifyPluginAsyncTypebox<StampingRoutesOptions> = 
           ? body
           : body === undefined || body === null
             ? undefined
-            : contentOf(parseHashJson(body)).bytes
+            : contentOf(parseHashJson(body), '', 'body').bytes
         if (bytes === undefined) {
           throw new InvalidInputError(
             'send the content as the raw body, or as JSON {content} or {content_base64}',
             [{ field: 'body', message: 'is required' }],
+            { location: 'body' },
           )
         }
         const result = service.hash(bytes, eventContext(request))
@@ -116,7 +117,7 @@ export const stampingRoutes: FastifyPluginAsyncTypebox<StampingRoutesOptions> = 
       },
     },
     async (request, reply) => {
-      const { bytes } = contentOf(request.body)
+      const { bytes } = contentOf(request.body, '', 'body')
       const report = service.validate(
         {
           content: bytes,
@@ -236,7 +237,7 @@ export const stampingRoutes: FastifyPluginAsyncTypebox<StampingRoutesOptions> = 
 }
 
 function toStampRequest(body: Static<typeof S.StampBody>, defaultNamespace: string, at = '') {
-  const { bytes, encoding } = contentOf(body, at)
+  const { bytes, encoding } = contentOf(body, at, 'body')
   const request: StampRequest = {
     content: bytes,
     namespace: body.namespace ?? defaultNamespace,
