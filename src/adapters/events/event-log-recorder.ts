@@ -1,3 +1,4 @@
+import { BatchBuffer } from '../../core/batch-buffer.ts'
 import type { EventLogStore, NewEventLogEntry } from './event-log-store.ts'
 import { recordTime } from './record-time.ts'
 
@@ -11,7 +12,7 @@ export interface EventLogRecorderOptions {
    * @default 100
    */
   batchSize?: number
-  /** Flush at least this often. @default 1000 */
+  /** Entries wait at most about this long. @default 1000 */
   flushIntervalMs?: number
   /** Entries kept while the database is away; the oldest are dropped first. @default 10000 */
   maxBuffered?: number
@@ -19,71 +20,38 @@ export interface EventLogRecorderOptions {
 }
 
 /**
- * Writes event log entries off the consumers' hot path: `record` only buffers (bounded: these are
- * traces, not acknowledged data), and a timer or a full batch inserts them, many per statement.
+ * Writes event log entries off the consumers' hot path: `record` only buffers (a BatchBuffer: bounded,
+ * these are traces, not acknowledged data), and a timer or a full batch inserts them, many per statement.
  */
 export class EventLogRecorder {
-  #store: EventLogStore
-  #buffer: NewEventLogEntry[] = []
-  #opts: Required<Omit<EventLogRecorderOptions, 'onError'>>
-  #onError: (err: unknown) => void
-  #timer: NodeJS.Timeout | undefined
-  #flushing: Promise<void> | undefined
-  dropped = 0
+  #buffer: BatchBuffer<NewEventLogEntry>
 
   constructor(store: EventLogStore, options: EventLogRecorderOptions = {}) {
-    this.#store = store
-    this.#opts = {
+    this.#buffer = new BatchBuffer({
+      write: (batch) => store.insert(batch),
       batchSize: options.batchSize ?? 100,
       flushIntervalMs: options.flushIntervalMs ?? 1000,
       maxBuffered: options.maxBuffered ?? 10_000,
-    }
-    this.#onError = options.onError ?? (() => {})
+      ...(options.onError && { onError: options.onError }),
+    })
   }
 
-  start(): void {
-    this.#timer ??= setInterval(() => void this.flush(), this.#opts.flushIntervalMs).unref()
+  /** Entries dropped because the buffer was full (the database away). */
+  get dropped(): number {
+    return this.#buffer.dropped
   }
 
   record(entry: NewEventLogEntry): void {
-    if (this.#buffer.length >= this.#opts.maxBuffered) {
-      this.#buffer.shift()
-      this.dropped++
-    }
-    this.#buffer.push({ recorded_at: recordTime(), ...entry })
-    if (this.#buffer.length >= this.#opts.batchSize) void this.flush()
+    this.#buffer.add({ recorded_at: recordTime(), ...entry })
   }
 
   /** Writes what is buffered; concurrent calls share one write. Never throws (onError is told). */
   flush(): Promise<void> {
-    this.#flushing ??= this.#write().finally(() => {
-      this.#flushing = undefined
-    })
-    return this.#flushing
+    return this.#buffer.flush()
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.#timer)
-    this.#timer = undefined
-    await this.flush()
-    if (this.#buffer.length) await this.flush()
-  }
-
-  async #write(): Promise<void> {
-    while (this.#buffer.length) {
-      const batch = this.#buffer.splice(0, this.#opts.batchSize)
-      try {
-        await this.#store.insert(batch)
-      } catch (err) {
-        this.#onError(err)
-        this.#buffer.unshift(...batch)
-        const excess = this.#buffer.length - this.#opts.maxBuffered
-        if (excess > 0) {
-          this.#buffer.splice(0, excess)
-          this.dropped += excess
-        }
-        return
-      }
-    }
+  /** Writes what is buffered, one last time. */
+  stop(): Promise<void> {
+    return this.#buffer.stop()
   }
 }

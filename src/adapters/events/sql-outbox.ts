@@ -1,3 +1,4 @@
+import { BatchBuffer } from '../../core/batch-buffer.ts'
 import { envelopeKey } from '../../core/events/envelope.ts'
 import type { Database, Queryable } from '../../ports/database.ts'
 import type { OutgoingMessage } from '../../ports/event-bus.ts'
@@ -5,7 +6,7 @@ import type { Outbox } from '../../ports/outbox.ts'
 import type { OutboxEnvelopes } from './outbox-envelopes.ts'
 
 export interface SqlOutboxOptions {
-  /** Deferred events are flushed at least this often. @default 1000 */
+  /** Deferred events wait at most about this long. @default 1000 */
   flushIntervalMs?: number
   /** Flush as soon as this many deferred events wait. @default 500 */
   batchSize?: number
@@ -73,28 +74,31 @@ export async function insertOutboxRows(
 /** The Outbox port on the `event_outbox` table, through the Database port (PGlite or PostgreSQL alike). */
 export class SqlOutbox implements Outbox {
   #db: Database
-  #deferred: OutgoingMessage[] = []
-  #opts: Required<Omit<SqlOutboxOptions, 'onError' | 'publishDeferred' | 'envelopes'>>
-  #onError: (err: unknown) => void
-  #publishDeferred: ((messages: readonly OutgoingMessage[]) => Promise<void>) | undefined
+  #deferred: BatchBuffer<OutgoingMessage>
   #envelopes: OutboxEnvelopes | undefined
   #listeners = new Set<() => void>()
-  #timer: NodeJS.Timeout | undefined
-  #flushing: Promise<void> | undefined
-  #closed = false
-  /** Deferred events dropped because the buffer was full. */
-  dropped = 0
 
   constructor(db: Database, options: SqlOutboxOptions = {}) {
     this.#db = db
-    this.#opts = {
-      flushIntervalMs: options.flushIntervalMs ?? 1000,
-      batchSize: options.batchSize ?? 500,
-      maxDeferred: options.maxDeferred ?? 10_000,
-    }
-    this.#onError = options.onError ?? (() => {})
-    this.#publishDeferred = options.publishDeferred
     this.#envelopes = options.envelopes
+    const { publishDeferred } = options
+    this.#deferred = new BatchBuffer({
+      write: publishDeferred
+        ? publishDeferred
+        : async (batch) => {
+            await insertOutboxRows(this.#db, batch, this.#envelopes)
+            this.notify()
+          },
+      batchSize: options.batchSize ?? 500,
+      flushIntervalMs: options.flushIntervalMs ?? 1000,
+      maxBuffered: options.maxDeferred ?? 10_000,
+      ...(options.onError && { onError: options.onError }),
+    })
+  }
+
+  /** Deferred events dropped because the buffer was full. */
+  get dropped(): number {
+    return this.#deferred.dropped
   }
 
   append(tx: Queryable, messages: readonly OutgoingMessage[]): Promise<void> {
@@ -111,10 +115,7 @@ export class SqlOutbox implements Outbox {
   }
 
   defer(messages: readonly OutgoingMessage[]): void {
-    this.#deferred.push(...messages)
-    this.#trim()
-    if (this.#deferred.length >= this.#opts.batchSize) void this.flush()
-    else this.#timer ??= setTimeout(() => void this.flush(), this.#opts.flushIntervalMs).unref()
+    this.#deferred.addAll(messages)
   }
 
   /** Called on every notify (the relay's wake-up). Returns the unsubscribe function. */
@@ -130,50 +131,12 @@ export class SqlOutbox implements Outbox {
 
   /** Writes (or publishes) the deferred events; concurrent calls share one flush. Never throws (onError is told). */
   flush(): Promise<void> {
-    clearTimeout(this.#timer)
-    this.#timer = undefined
-    this.#flushing ??= this.#writeDeferred().finally(() => {
-      this.#flushing = undefined
-      if (this.#deferred.length && !this.#closed)
-        this.#timer ??= setTimeout(() => void this.flush(), this.#opts.flushIntervalMs).unref()
-    })
-    return this.#flushing
+    return this.#deferred.flush()
   }
 
   /** Flushes what is deferred (one last attempt) and stops the timer. */
   async close(): Promise<void> {
-    this.#closed = true
-    await this.flush()
-    if (this.#deferred.length) await this.flush()
-    clearTimeout(this.#timer)
+    await this.#deferred.stop()
     this.#listeners.clear()
-  }
-
-  async #writeDeferred(): Promise<void> {
-    let wrote = false
-    while (this.#deferred.length) {
-      const batch = this.#deferred.splice(0, this.#opts.batchSize)
-      try {
-        if (this.#publishDeferred) await this.#publishDeferred(batch)
-        else {
-          await insertOutboxRows(this.#db, batch, this.#envelopes)
-          wrote = true
-        }
-      } catch (err) {
-        this.#onError(err)
-        this.#deferred.unshift(...batch)
-        this.#trim()
-        break
-      }
-    }
-    if (wrote) this.notify()
-  }
-
-  #trim(): void {
-    const excess = this.#deferred.length - this.#opts.maxDeferred
-    if (excess > 0) {
-      this.#deferred.splice(0, excess)
-      this.dropped += excess
-    }
   }
 }

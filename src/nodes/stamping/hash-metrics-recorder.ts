@@ -1,11 +1,12 @@
 import diagnostics from 'node:diagnostics_channel'
+import { BatchBuffer } from '../../core/batch-buffer.ts'
 import { channels, type HashObservation } from '../../core/diagnostics.ts'
 import type { Database } from '../../ports/database.ts'
 
 export interface HashMetricsRecorderOptions {
   /** Flush when this many rows wait. @default 500 */
   batchSize?: number
-  /** Flush at least this often. @default 1000 */
+  /** Rows wait at most about this long. @default 1000 */
   flushIntervalMs?: number
   /** Rows kept while the database is away; older ones are dropped first. @default 10000 */
   maxBuffered?: number
@@ -25,6 +26,9 @@ export interface HashMetricsRecorderOptions {
 
 const dayMs = 24 * 60 * 60 * 1000
 
+/** recorded_at, operation, backend, input_bytes, duration_ms */
+type HashMetricRow = [string, string, string, number, number]
+
 /**
  * Writes hash timings to the partitioned `hash_metrics` table off the request path: it listens on the
  * `omninode:hash` channel, buffers (bounded: these are measurements, not acknowledged data), and
@@ -38,14 +42,12 @@ const dayMs = 24 * 60 * 60 * 1000
  */
 export class HashMetricsRecorder {
   #db: Database
-  #buffer: Array<[string, string, string, number, number]> = []
+  #buffer: BatchBuffer<HashMetricRow>
   #opts: Required<Omit<HashMetricsRecorderOptions, 'onError' | 'onDropped'>>
   #onError: (err: unknown) => void
   #onDropped: (partitions: number) => void
-  #timers: NodeJS.Timeout[] = []
-  #flushing: Promise<void> | undefined
+  #maintenance: NodeJS.Timeout | undefined
   #listener = (message: unknown) => this.#record(message as HashObservation)
-  dropped = 0
   /** Operations not written because their second already had `maxRowsPerSecond` rows. */
   sampledOut = 0
   #second = 0
@@ -63,15 +65,27 @@ export class HashMetricsRecorder {
     }
     this.#onError = options.onError ?? (() => {})
     this.#onDropped = options.onDropped ?? (() => {})
+    this.#buffer = new BatchBuffer({
+      write: (rows) => this.#write(rows),
+      batchSize: this.#opts.batchSize,
+      flushIntervalMs: this.#opts.flushIntervalMs,
+      maxBuffered: this.#opts.maxBuffered,
+      onError: this.#onError,
+    })
+  }
+
+  /** Rows dropped because the buffer was full (the database away). */
+  get dropped(): number {
+    return this.#buffer.dropped
   }
 
   async start(): Promise<void> {
     await this.#maintainPartitions()
     diagnostics.subscribe(channels.hash.name, this.#listener)
-    this.#timers.push(
-      setInterval(() => void this.flush(), this.#opts.flushIntervalMs).unref(),
-      setInterval(() => void this.#maintainPartitions().catch(this.#onError), dayMs / 4).unref(),
-    )
+    this.#maintenance = setInterval(
+      () => void this.#maintainPartitions().catch(this.#onError),
+      dayMs / 4,
+    ).unref()
   }
 
   async #maintainPartitions(): Promise<void> {
@@ -103,20 +117,15 @@ export class HashMetricsRecorder {
     return rows[0]?.dropped ?? 0
   }
 
-  /** Writes what is buffered; concurrent calls share one write. */
+  /** Writes what is buffered; concurrent calls share one write. Never throws (onError is told). */
   flush(): Promise<void> {
-    this.#flushing ??= this.#write().finally(() => {
-      this.#flushing = undefined
-    })
-    return this.#flushing
+    return this.#buffer.flush()
   }
 
   async stop(): Promise<void> {
     diagnostics.unsubscribe(channels.hash.name, this.#listener)
-    for (const t of this.#timers) clearInterval(t)
-    this.#timers = []
-    await this.flush()
-    if (this.#buffer.length) await this.flush()
+    clearInterval(this.#maintenance)
+    await this.#buffer.stop()
   }
 
   #record(m: HashObservation): void {
@@ -131,39 +140,19 @@ export class HashMetricsRecorder {
       return
     }
     this.#rowsThisSecond++
-    if (this.#buffer.length >= this.#opts.maxBuffered) {
-      this.#buffer.shift()
-      this.dropped++
-    }
-    this.#buffer.push([new Date(now).toISOString(), m.operation, m.backend, m.bytes, m.durationMs])
-    if (this.#buffer.length >= this.#opts.batchSize) void this.flush()
+    this.#buffer.add([new Date(now).toISOString(), m.operation, m.backend, m.bytes, m.durationMs])
   }
 
-  async #write(): Promise<void> {
-    while (this.#buffer.length) {
-      const rows = this.#buffer.splice(0, this.#opts.batchSize)
-      // One array per column, unnested by the server: five parameters whatever the batch size. A
-      // VALUES list of five parameters per row took about twice the database CPU per row to parse and
-      // bind, which on the embedded PGlite is this process's own CPU, taken from the requests.
-      const columns: unknown[][] = [[], [], [], [], []]
-      for (const row of rows) for (let i = 0; i < row.length; i++) columns[i]!.push(row[i])
-      try {
-        await this.#db.query(
-          `INSERT INTO hash_metrics (recorded_at, operation, backend, input_bytes, duration_ms)
-           SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::bigint[], $5::float8[])`,
-          columns,
-        )
-      } catch (err) {
-        this.#onError(err)
-        // Put the rows back for the next flush, still within the bound (the oldest go first).
-        this.#buffer.unshift(...rows)
-        const excess = this.#buffer.length - this.#opts.maxBuffered
-        if (excess > 0) {
-          this.#buffer.splice(0, excess)
-          this.dropped += excess
-        }
-        return
-      }
-    }
+  async #write(rows: HashMetricRow[]): Promise<void> {
+    // One array per column, unnested by the server: five parameters whatever the batch size. A
+    // VALUES list of five parameters per row took about twice the database CPU per row to parse and
+    // bind, which on the embedded PGlite is this process's own CPU, taken from the requests.
+    const columns: unknown[][] = [[], [], [], [], []]
+    for (const row of rows) for (let i = 0; i < row.length; i++) columns[i]!.push(row[i])
+    await this.#db.query(
+      `INSERT INTO hash_metrics (recorded_at, operation, backend, input_bytes, duration_ms)
+       SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::bigint[], $5::float8[])`,
+      columns,
+    )
   }
 }

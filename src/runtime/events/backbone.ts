@@ -110,7 +110,6 @@ export class EventBackbone implements EventConsumers {
 
   async start(): Promise<void> {
     const { config, db, bus, logger } = this.#deps
-    this.recorder.start()
     this.#pruning.start()
     if (!bus) {
       logger.info('no event bus attached: events are kept in the outbox until one is')

@@ -107,7 +107,7 @@ test('the recorder flushes by size and by timer, and keeps a bounded buffer whil
     maxBuffered: 4,
     onError: (e) => errors.push(e),
   })
-  recorder.start()
+
   for (let i = 0; i < 3; i++) recorder.record(entry({ event_type: `E${i}` }))
   await recorder.flush()
   assert.equal((await store.list({ limit: 10 })).length, 3)
