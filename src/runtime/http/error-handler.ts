@@ -46,18 +46,13 @@ export function answerFrameworkError(error: FastifyError, request: FastifyReques
   // the path is the client's text: quoted in part, enough to recognise it
   const whole = request.url.split('?')[0]!
   const path = whole.length > 200 ? `${whole.slice(0, 200)}…` : whole
-  const message =
-    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? `a segment of the path ${path} is longer than any this server takes (${maxParamLength} characters)`
-      : `the path ${path} does not decode: each % must start a percent-encoded UTF-8 byte, like %20`
+  const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+  const message = tooLong
+    ? `a segment of the path ${path} is longer than any this server takes (${maxParamLength} characters)`
+    : `the path ${path} does not decode: each % must start a percent-encoded UTF-8 byte, like %20`
   request.log.debug({ code: error.code, path }, 'request not served')
   return sendError(request, reply, 400, 'ONEX_CORE_007_INVALID_INPUT', message, {
-    issues: [
-      {
-        field: 'path',
-        message: error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'too long' : 'not a valid URL path',
-      },
-    ],
+    issues: [{ field: 'path', message: tooLong ? 'too long' : 'not a valid URL path' }],
   })
 }
 
