@@ -22,8 +22,8 @@ const compactAfter = 1024
  * - Written when `batchSize` items wait, and by a timer within `flushIntervalMs` of the first item
  *   that waits; one write at a time, batches in order.
  * - A failed write puts its batch back at the front. Until a write succeeds again, only the timer
- *   (and explicit flushes) try: a store that is away was retried, and reported to `onError`, once
- *   for every item added.
+ *   (and explicit flushes) try; else a store that is away would be retried, and reported to
+ *   `onError`, once for every item added.
  * - Dropping and taking from the front cost O(1): `Array.prototype.splice(0, 1)` on a full buffer of
  *   10,000 took 40 µs (it moves every item), more than a whole POST /hash.
  */
