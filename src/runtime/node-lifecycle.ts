@@ -12,6 +12,7 @@ import {
 import type { Clock } from '../ports/clock.ts'
 import type { OutgoingMessage, Subscription } from '../ports/event-bus.ts'
 import type { EventConsumers } from '../ports/event-consumers.ts'
+import { logRetry } from '../ports/logger.ts'
 import type { Outbox } from '../ports/outbox.ts'
 import type { BridgeConfig } from './config/load.ts'
 import type { HostedNode } from './hosted-node.ts'
@@ -140,7 +141,7 @@ export class NodeLifecycle {
   #scheduleHeartbeat(): void {
     this.#timer = setTimeout(() => {
       this.heartbeat()
-        .catch((err: unknown) => this.#d.logger.warn({ err }, 'heartbeat not written; will retry'))
+        .catch(logRetry(this.#d.logger, 'heartbeat not written; will retry'))
         .finally(() => {
           if (this.#started) this.#scheduleHeartbeat()
         })

@@ -39,6 +39,7 @@ test('a broker halted for 10 s under a stream of events: no acknowledged event i
   phase('own broker started')
   const log: string[] = []
   const logger = {
+    debug() {},
     info() {},
     warn: (o: object, m?: string) => log.push(`${m} ${JSON.stringify(o)}`),
     error: (o: object, m?: string) => log.push(`${m} ${JSON.stringify(o)}`),

@@ -12,7 +12,7 @@ import type { Database } from '../../ports/database.ts'
 import type { Subscription } from '../../ports/event-bus.ts'
 import type { EventConsumers } from '../../ports/event-consumers.ts'
 import type { IntelligenceClient } from '../../ports/intelligence.ts'
-import type { NodeLogger } from '../../ports/logger.ts'
+import { logRetry, type NodeLogger } from '../../ports/logger.ts'
 import type { Outbox } from '../../ports/outbox.ts'
 import type { Stamper } from '../../ports/stamper.ts'
 import { type WorkflowEventSettings, WorkflowEvents } from './events.ts'
@@ -84,7 +84,7 @@ export function createOrchestratorNode(deps: OrchestratorNodeDeps) {
     renewing ??= store
       .heartbeat(owner)
       .then(() => recover(deps.ownerLeaseMs))
-      .catch((err: unknown) => deps.logger.warn({ err }, 'workflow lease not renewed; will retry'))
+      .catch(logRetry(deps.logger, 'workflow lease not renewed; will retry'))
       .finally(() => {
         renewing = undefined
       })
@@ -93,7 +93,7 @@ export function createOrchestratorNode(deps: OrchestratorNodeDeps) {
   const pump = () => {
     pumping ??= service
       .runPending()
-      .catch((err: unknown) => deps.logger.warn({ err }, 'pending workflows not picked up; will retry'))
+      .catch(logRetry(deps.logger, 'pending workflows not picked up; will retry'))
       .finally(() => {
         pumping = undefined
       })
@@ -109,7 +109,7 @@ export function createOrchestratorNode(deps: OrchestratorNodeDeps) {
     {
       everyMs: pruneEveryMs,
       atStart: true,
-      onError: (err) => deps.logger.warn({ err }, 'finished workflows not pruned; will retry'),
+      onError: logRetry(deps.logger, 'finished workflows not pruned; will retry'),
     },
   )
   const routes: FastifyPluginAsync = async (app) => {

@@ -9,7 +9,7 @@ import type { Clock } from '../../ports/clock.ts'
 import type { Database } from '../../ports/database.ts'
 import type { Subscription } from '../../ports/event-bus.ts'
 import type { EventConsumers } from '../../ports/event-consumers.ts'
-import type { NodeLogger } from '../../ports/logger.ts'
+import { logRetry, type NodeLogger } from '../../ports/logger.ts'
 import type { Outbox } from '../../ports/outbox.ts'
 import { type ReducerEventSettings, ReducerEvents } from './events.ts'
 import { reducerRoutes } from './routes.ts'
@@ -58,7 +58,7 @@ export function createReducerNode(deps: ReducerNodeDeps) {
   let subscription: Subscription | undefined
   const pruning = new Recurring((signal) => store.pruneDedup(dedupRetentionMs, { signal }), {
     everyMs: pruneEveryMs,
-    onError: (err) => deps.logger.warn({ err }, 'reducer dedup marks not pruned; will retry'),
+    onError: logRetry(deps.logger, 'reducer dedup marks not pruned; will retry'),
   })
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(reducerRoutes, {

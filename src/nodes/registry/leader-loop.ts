@@ -1,4 +1,4 @@
-import type { NodeLogger } from '../../ports/logger.ts'
+import { logRetry, type NodeLogger } from '../../ports/logger.ts'
 import type { Leadership } from './leadership.ts'
 import type { RegistryService } from './service.ts'
 
@@ -114,7 +114,7 @@ export class LeaderLoop {
         if (!this.#leadership.isLeader) break
       }
     } catch (err) {
-      this.#logger.warn({ err }, 'registry leader pass failed; will retry')
+      logRetry(this.#logger, 'registry leader pass failed; will retry')(err)
     }
     this.#report()
   }
@@ -128,7 +128,7 @@ export class LeaderLoop {
         await this.#leadership.tick()
       }
     } catch (err) {
-      this.#logger.warn({ err }, 'registry leadership not renewed; will retry')
+      logRetry(this.#logger, 'registry leadership not renewed; will retry')(err)
     }
     this.#report()
   }

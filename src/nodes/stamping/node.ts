@@ -3,7 +3,7 @@ import type { Blake3 } from '../../core/hashing/blake3.ts'
 import type { NodeDescription } from '../../core/registry/description.ts'
 import type { Clock } from '../../ports/clock.ts'
 import type { Database } from '../../ports/database.ts'
-import type { NodeLogger } from '../../ports/logger.ts'
+import { logRetry, type NodeLogger } from '../../ports/logger.ts'
 import type { Outbox } from '../../ports/outbox.ts'
 import { type StampingEventSettings, StampingEvents } from './events.ts'
 import { HashMetricsRecorder } from './hash-metrics-recorder.ts'
@@ -39,7 +39,7 @@ export function createStampingNode(deps: StampingNodeDeps) {
   })
   const recorder = new HashMetricsRecorder(deps.db, {
     retentionDays: deps.hashMetricsRetentionDays,
-    onError: (err) => deps.logger.warn({ err }, 'hash metrics not written; will retry'),
+    onError: logRetry(deps.logger, 'hash metrics not written; will retry'),
     onDropped: (partitions) =>
       deps.logger.info(
         { partitions, retention_days: deps.hashMetricsRetentionDays },

@@ -22,6 +22,7 @@ import type { Clock } from '../../ports/clock.ts'
 import type { Database } from '../../ports/database.ts'
 import type { EventBus, OutgoingMessage, Subscription } from '../../ports/event-bus.ts'
 import type { BatchConsumerOptions, ConsumerOptions, EventConsumers } from '../../ports/event-consumers.ts'
+import { logRetry } from '../../ports/logger.ts'
 import { configKeys } from '../config/keys.ts'
 import type { BridgeConfig } from '../config/load.ts'
 import type { Logger } from '../logger.ts'
@@ -69,7 +70,7 @@ export class EventBackbone implements EventConsumers {
   #pruning = new Recurring((signal) => this.#prune(signal), {
     everyMs: pruneEveryMs,
     atStart: true,
-    onError: (err) => this.#deps.logger.warn({ err }, 'event tables not pruned; will retry'),
+    onError: (err) => logRetry(this.#deps.logger, 'event tables not pruned; will retry')(err),
   })
   #unsubscribe: (() => void) | undefined
 
@@ -78,7 +79,7 @@ export class EventBackbone implements EventConsumers {
     const { db, logger } = deps
     this.store = new EventLogStore(db)
     this.recorder = new EventLogRecorder(this.store, {
-      onError: (err) => logger.warn({ err }, 'event log entries not written; will retry'),
+      onError: logRetry(logger, 'event log entries not written; will retry'),
     })
     const { bus } = deps
     const recorder = this.recorder
@@ -86,7 +87,7 @@ export class EventBackbone implements EventConsumers {
     this.#envelopes = bus ? new OutboxEnvelopes() : undefined
     this.outbox = new SqlOutbox(db, {
       ...(this.#envelopes && { envelopes: this.#envelopes }),
-      onError: (err) => logger.warn({ err }, 'deferred events not published; will retry'),
+      onError: logRetry(logger, 'deferred events not published; will retry'),
       ...(bus && {
         publishDeferred: async (messages) => {
           const handedAt = recordTime()

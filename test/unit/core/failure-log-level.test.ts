@@ -7,6 +7,7 @@ import {
   TimeoutError,
   UnavailableError,
 } from '../../../src/core/errors.ts'
+import { logRetry, type NodeLogger } from '../../../src/ports/logger.ts'
 
 test('failures are logged as loudly as they deserve', () => {
   assert.equal(failureLogLevel(new InvalidInputError('bad'), 400), 'debug')
@@ -16,4 +17,23 @@ test('failures are logged as loudly as they deserve', () => {
   assert.equal(failureLogLevel(new TimeoutError('slow'), 503), 'warn')
   const turnedAway = new UnavailableError('circuit open', { details: { circuit: 'open' } })
   assert.equal(failureLogLevel(turnedAway, 503), 'debug')
+})
+
+test('a background attempt retried later is logged as its failure deserves: turned away by the open circuit, debug', () => {
+  const lines: string[] = []
+  const logger: NodeLogger = {
+    debug: (_o, m) => void lines.push(`debug ${m}`),
+    info: (_o, m) => void lines.push(`info ${m}`),
+    warn: (_o, m) => void lines.push(`warn ${m}`),
+    error: (_o, m) => void lines.push(`error ${m}`),
+  }
+  const onError = logRetry(logger, 'pass failed; will retry')
+  onError(new UnavailableError('the database is unavailable'))
+  onError(new UnavailableError('circuit open', { details: { circuit: 'open' } }))
+  onError(new Error('a bug'))
+  assert.deepEqual(lines, [
+    'warn pass failed; will retry',
+    'debug pass failed; will retry',
+    'error pass failed; will retry',
+  ])
 })

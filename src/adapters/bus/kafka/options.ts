@@ -52,7 +52,7 @@ export const kafkaBusDefaults = {
 
 export type ResolvedKafkaBusOptions = Required<KafkaBusOptions>
 
-const silent: NodeLogger = { info() {}, warn() {}, error() {} }
+const silent: NodeLogger = { debug() {}, info() {}, warn() {}, error() {} }
 
 export function resolveKafkaBusOptions(options: KafkaBusOptions): ResolvedKafkaBusOptions {
   const clientId = options.clientId ?? kafkaBusDefaults.clientId

@@ -13,6 +13,7 @@ test('the leader loop logs leadership acquired, and released (not lost) at a cle
   await migrate(db)
   const lines: string[] = []
   const logger: NodeLogger = {
+    debug: (_o, m) => void lines.push(`debug: ${m ?? ''}`),
     info: (_o, m) => void lines.push(m ?? ''),
     warn: (_o, m) => void lines.push(`warn: ${m ?? ''}`),
     error: (_o, m) => void lines.push(`error: ${m ?? ''}`),

@@ -80,6 +80,7 @@ function monitor(now: { ms: number }, bus = new RecordingBus()) {
     outbox,
     clock: { now: () => new Date(now.ms) },
     logger: {
+      debug: () => {},
       info: () => {},
       warn: (obj, msg) => warnings.push({ obj, ...(msg ? { msg } : {}) }),
       error: () => {},
