@@ -34,6 +34,8 @@ export class LeaderLoop {
   #nextLeaseAt = 0
   #nextExpiryAt = 0
   #wasLeader = false
+  #passFailed: (err: unknown) => void
+  #renewFailed: (err: unknown) => void
 
   constructor(
     leadership: Leadership,
@@ -44,6 +46,8 @@ export class LeaderLoop {
     this.#leadership = leadership
     this.#service = service
     this.#logger = logger
+    this.#passFailed = logRetry(logger, 'registry leader pass failed; will retry')
+    this.#renewFailed = logRetry(logger, 'registry leadership not renewed; will retry')
     this.#opts = { versionEveryMs: 100, expireEveryMs: 500, batchSize: 500, ...options }
   }
 
@@ -114,7 +118,7 @@ export class LeaderLoop {
         if (!this.#leadership.isLeader) break
       }
     } catch (err) {
-      logRetry(this.#logger, 'registry leader pass failed; will retry')(err)
+      this.#passFailed(err)
     }
     this.#report()
   }
@@ -128,7 +132,7 @@ export class LeaderLoop {
         await this.#leadership.tick()
       }
     } catch (err) {
-      logRetry(this.#logger, 'registry leadership not renewed; will retry')(err)
+      this.#renewFailed(err)
     }
     this.#report()
   }

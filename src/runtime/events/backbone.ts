@@ -67,16 +67,17 @@ export class EventBackbone implements EventConsumers {
   readonly #envelopes: OutboxEnvelopes | undefined
   #monitor: DlqMonitor | undefined
   /** The retention of the event tables, at start and every 10 minutes. */
-  #pruning = new Recurring((signal) => this.#prune(signal), {
-    everyMs: pruneEveryMs,
-    atStart: true,
-    onError: (err) => logRetry(this.#deps.logger, 'event tables not pruned; will retry')(err),
-  })
+  #pruning: Recurring
   #unsubscribe: (() => void) | undefined
 
   constructor(deps: EventBackboneDeps) {
     this.#deps = deps
     const { db, logger } = deps
+    this.#pruning = new Recurring((signal) => this.#prune(signal), {
+      everyMs: pruneEveryMs,
+      atStart: true,
+      onError: logRetry(logger, 'event tables not pruned; will retry'),
+    })
     this.store = new EventLogStore(db)
     this.recorder = new EventLogRecorder(this.store, {
       onError: logRetry(logger, 'event log entries not written; will retry'),
