@@ -251,5 +251,10 @@ export function publicErrorBody(err: OnexError): {
 export function failureLogLevel(error: unknown, status: number): 'debug' | 'warn' | 'error' {
   if (status < 500) return 'debug'
   if (!isOnexError(error) || !error.retryable) return 'error'
-  return error.details?.['circuit'] === 'open' ? 'debug' : 'warn'
+  return turnedAway(error) ? 'debug' : 'warn'
+}
+
+/** A call that an open circuit breaker refused without trying: the breaker has logged the outage. */
+export function turnedAway(error: unknown): boolean {
+  return isOnexError(error) && error.retryable && error.details?.['circuit'] === 'open'
 }

@@ -4,6 +4,7 @@ import {
   DatabaseError,
   failureLogLevel,
   InvalidInputError,
+  OnexError,
   TimeoutError,
   UnavailableError,
 } from '../../../src/core/errors.ts'
@@ -19,7 +20,7 @@ test('failures are logged as loudly as they deserve', () => {
   assert.equal(failureLogLevel(turnedAway, 503), 'debug')
 })
 
-test('a background attempt retried later is logged as its failure deserves: turned away by the open circuit, debug', () => {
+test('a background attempt retried later is a warning, only debug when the open circuit turned it away', () => {
   const lines: string[] = []
   const logger: NodeLogger = {
     debug: (_o, m) => void lines.push(`debug ${m}`),
@@ -31,9 +32,11 @@ test('a background attempt retried later is logged as its failure deserves: turn
   onError(new UnavailableError('the database is unavailable'))
   onError(new UnavailableError('circuit open', { details: { circuit: 'open' } }))
   onError(new Error('a bug'))
+  onError(new OnexError('ONEX_CORE_030_CONFLICT', 'stale leader epoch'))
   assert.deepEqual(lines, [
     'warn pass failed; will retry',
     'debug pass failed; will retry',
-    'error pass failed; will retry',
+    'warn pass failed; will retry',
+    'warn pass failed; will retry',
   ])
 })
