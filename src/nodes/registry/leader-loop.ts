@@ -1,5 +1,5 @@
 import { logRetry, type NodeLogger } from '../../ports/logger.ts'
-import type { Leadership } from './leadership.ts'
+import { type Leadership, StaleEpochError } from './leadership.ts'
 import type { RegistryService } from './service.ts'
 
 export interface LeaderLoopOptions {
@@ -118,6 +118,10 @@ export class LeaderLoop {
         if (!this.#leadership.isLeader) break
       }
     } catch (err) {
+      // the lease is not ours at this epoch any more (ours ran out during an outage or a pause, or
+      // another took it): ask again at the next pass, not a third of a lease later, all the while
+      // versioning nothing
+      if (err instanceof StaleEpochError) this.#nextLeaseAt = 0
       this.#passFailed(err)
     }
     this.#report()

@@ -30,3 +30,23 @@ test('the leader loop logs leadership acquired, and released (not lost) at a cle
   await loop.stop()
   assert.deepEqual(lines, ['registry leadership acquired', 'registry leadership released'])
 })
+
+test('a leader whose lease ran out takes it again at its next pass, not at its next renewal', async (t) => {
+  const db = await pgliteBackend.fresh(t)
+  await migrate(db)
+  const leadership = new Leadership(db, { name: 'registry:*', holder: 'a', ttlMs: 60_000 })
+  // every pass writes as the leader does: fenced by the lease
+  const service = {
+    expireLeases: async () => 0,
+    versionChanges: () => db.transaction(async (tx) => void (await leadership.fence(tx))),
+  } as unknown as RegistryService
+  const quiet: NodeLogger = { debug() {}, info() {}, warn() {}, error() {} }
+  // renewals every 20 s: a takeover sooner than that can only be the pass asking again
+  const loop = new LeaderLoop(leadership, service, quiet, { leaseMs: 60_000, versionEveryMs: 10 })
+  t.after(() => loop.stop())
+  loop.start()
+  await until('leadership', () => leadership.epoch === 1, 5_000)
+  // the lease runs out under the leader, as in a database outage longer than it
+  await db.query(`UPDATE leases SET expires_at = now() - interval '1 second'`)
+  await until('leadership taken again', () => leadership.epoch === 2, 5_000)
+})
