@@ -73,9 +73,8 @@ export class BatchBuffer<T> {
   async stop(): Promise<void> {
     this.#stopped = true
     await this.flush()
+    // each flush cleared the timer, and a stopped buffer arms none
     if (this.length > 0) await this.flush()
-    clearTimeout(this.#timer)
-    this.#timer = undefined
   }
 
   #added(): void {

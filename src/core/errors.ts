@@ -120,12 +120,11 @@ export class OnexError extends Error {
 
 /** The parts of an HTTP request an input error can be in. */
 export type RequestPart = 'body' | 'querystring' | 'params' | 'headers'
-export const requestParts: readonly string[] = [
-  'body',
-  'querystring',
-  'params',
-  'headers',
-] satisfies RequestPart[]
+const requestParts: ReadonlySet<string> = new Set<RequestPart>(['body', 'querystring', 'params', 'headers'])
+
+export function isRequestPart(name: string): name is RequestPart {
+  return requestParts.has(name)
+}
 
 export class InvalidInputError extends OnexError {
   /** Every problem found, each naming its field. */

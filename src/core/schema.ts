@@ -1,6 +1,6 @@
 import type { Static, TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { type FieldIssue, InvalidInputError, type RequestPart, requestParts } from './errors.ts'
+import { type FieldIssue, InvalidInputError, isRequestPart } from './errors.ts'
 
 /**
  * Compiles a TypeBox schema once and returns a parser: input in, typed value out, or an
@@ -11,7 +11,7 @@ import { type FieldIssue, InvalidInputError, type RequestPart, requestParts } fr
  */
 export function compileParser<T extends TSchema>(schema: T, what: string): (value: unknown) => Static<T> {
   const validator = Compile(schema)
-  const location = requestParts.includes(what) ? { location: what as RequestPart } : {}
+  const location = isRequestPart(what) ? { location: what } : {}
   return (value) => {
     if (validator.Check(value)) return value as Static<T>
     const issues = issuesOf(validator.Errors(value))
