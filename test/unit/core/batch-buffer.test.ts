@@ -1,18 +1,22 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { BatchBuffer } from '../../../src/core/batch-buffer.ts'
+import { BatchBuffer, type BatchBufferOptions } from '../../../src/core/batch-buffer.ts'
 
-test('writes in batches of at most batchSize, in order: by size at once, the rest by the timer', async () => {
+/** A buffer whose writes are kept in `written`, one array per batch. */
+function recording(options: Omit<BatchBufferOptions<number>, 'write'>) {
   const written: number[][] = []
   const buffer = new BatchBuffer<number>({
     write: async (batch) => {
       written.push(batch)
     },
-    batchSize: 3,
-    flushIntervalMs: 20,
-    maxBuffered: 100,
+    ...options,
   })
+  return { buffer, written }
+}
+
+test('writes in batches of at most batchSize, in order: by size at once, the rest by the timer', async () => {
+  const { buffer, written } = recording({ batchSize: 3, flushIntervalMs: 20, maxBuffered: 100 })
   buffer.addAll([1, 2, 3, 4])
   await buffer.flush()
   assert.deepEqual(written, [[1, 2, 3], [4]], 'one flush writes everything waiting, batch after batch')
@@ -38,15 +42,7 @@ test('bounded: beyond maxBuffered the oldest go, counted in dropped', async () =
   for (let i = 0; i < 5_000; i++) buffer.add(i)
   assert.equal(buffer.length, 2_000)
   assert.equal(buffer.dropped, 3_000)
-  const written: number[][] = []
-  const check = new BatchBuffer<number>({
-    write: async (batch) => {
-      written.push(batch)
-    },
-    batchSize: 10_000,
-    flushIntervalMs: 60_000,
-    maxBuffered: 3,
-  })
+  const { buffer: check, written } = recording({ batchSize: 10_000, flushIntervalMs: 60_000, maxBuffered: 3 })
   check.addAll([1, 2, 3, 4, 5])
   await check.stop()
   assert.deepEqual(written, [[3, 4, 5]])
@@ -98,20 +94,12 @@ test('a failed batch goes back first; while writes fail only the timer retries, 
 })
 
 test('stop writes what waits and arms no timer after', async () => {
-  const written: number[] = []
-  const buffer = new BatchBuffer<number>({
-    write: async (batch) => {
-      written.push(...batch)
-    },
-    batchSize: 100,
-    flushIntervalMs: 10,
-    maxBuffered: 100,
-  })
+  const { buffer, written } = recording({ batchSize: 100, flushIntervalMs: 10, maxBuffered: 100 })
   buffer.addAll([1, 2])
   await buffer.stop()
-  assert.deepEqual(written, [1, 2])
+  assert.deepEqual(written.flat(), [1, 2])
   buffer.add(3)
   await sleep(40)
-  assert.deepEqual(written, [1, 2], 'nothing written by a timer after stop')
+  assert.deepEqual(written.flat(), [1, 2], 'nothing written by a timer after stop')
   assert.equal(buffer.length, 1)
 })
